@@ -1,0 +1,426 @@
+//! Capability kinds and the grammar of their patterns.
+//!
+//! The grammar is specified in `docs/security.md`; this module is its single implementation.
+//! The macro calls it at compile time, the host when it reads a manifest or a grant.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// The kinds of capability a component can declare, one per guarded resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CapabilityKind {
+    /// Read files matching a path pattern (`/data/**`).
+    FsRead,
+    /// Write, create or remove files matching a path pattern.
+    FsWrite,
+    /// Open outbound connections to `host:port` patterns (`*.example.com:443`).
+    Net,
+    /// Use key-value storage namespaces (`app.cache`, `app.>`).
+    Storage,
+    /// Publish on message topics (`events.>`).
+    Publish,
+    /// Subscribe to message topics (`orders.*`).
+    Subscribe,
+    /// Spawn processes (`git`, `/usr/bin/convert *`).
+    Process,
+}
+
+impl CapabilityKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [Self; 7] = [
+        Self::FsRead,
+        Self::FsWrite,
+        Self::Net,
+        Self::Storage,
+        Self::Publish,
+        Self::Subscribe,
+        Self::Process,
+    ];
+
+    /// The key used in `capabilities(...)`, manifests and grant files.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::FsRead => "fs_read",
+            Self::FsWrite => "fs_write",
+            Self::Net => "net",
+            Self::Storage => "storage",
+            Self::Publish => "publish",
+            Self::Subscribe => "subscribe",
+            Self::Process => "process",
+        }
+    }
+
+    /// Looks a kind up by its [`key`](Self::key).
+    pub fn from_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.key() == key)
+    }
+
+    /// The keys of every kind, comma-separated, for error messages.
+    pub fn expected_keys() -> String {
+        Self::ALL.map(Self::key).join(", ")
+    }
+
+    /// An example pattern of this kind, used in error messages.
+    pub fn example(self) -> &'static str {
+        match self {
+            Self::FsRead | Self::FsWrite => "/data/**",
+            Self::Net => "api.example.com:443",
+            Self::Storage => "app.cache",
+            Self::Publish => "events.>",
+            Self::Subscribe => "orders.*",
+            Self::Process => "git status *",
+        }
+    }
+
+    /// Checks `pattern` against this kind's grammar.
+    ///
+    /// ```
+    /// use airssys_contract::CapabilityKind;
+    /// assert!(CapabilityKind::Net.validate("*.example.com:443").is_ok());
+    /// let err = CapabilityKind::Net.validate("example.com").unwrap_err();
+    /// assert!(err.to_string().contains("add a port"));
+    /// ```
+    pub fn validate(self, pattern: &str) -> Result<(), PatternError> {
+        let reason = match self {
+            Self::FsRead | Self::FsWrite => check_path(pattern, true),
+            Self::Net => check_net(pattern),
+            Self::Storage | Self::Publish | Self::Subscribe => check_tokens(pattern),
+            Self::Process => check_process(pattern),
+        };
+        reason.map_err(|reason| PatternError {
+            kind: self,
+            pattern: pattern.to_owned(),
+            reason,
+        })
+    }
+}
+
+impl fmt::Display for CapabilityKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+/// A capability pattern that does not follow its kind's grammar, or repeats another.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("invalid {kind} pattern `{pattern}`: {reason}")]
+pub struct PatternError {
+    kind: CapabilityKind,
+    pattern: String,
+    reason: String,
+}
+
+impl PatternError {
+    /// The kind whose grammar was broken.
+    pub fn kind(&self) -> CapabilityKind {
+        self.kind
+    }
+
+    /// The offending pattern.
+    pub fn pattern(&self) -> &str {
+        &self.pattern
+    }
+
+    /// What is wrong and how to fix it, without the pattern itself.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+/// The capabilities a component declares (or an operator grants): patterns per kind.
+///
+/// Every pattern inside is valid for its kind and appears once; [`Capabilities::add`] and
+/// deserialization both enforce that.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "BTreeMap<CapabilityKind, Vec<String>>")]
+pub struct Capabilities(BTreeMap<CapabilityKind, Vec<String>>);
+
+impl Capabilities {
+    /// Adds a pattern after checking it against the grammar of `kind`.
+    ///
+    /// Fails on a malformed pattern or on one already present for `kind`.
+    pub fn add(&mut self, kind: CapabilityKind, pattern: &str) -> Result<(), PatternError> {
+        kind.validate(pattern)?;
+        let patterns = self.0.entry(kind).or_default();
+        if patterns.iter().any(|p| p == pattern) {
+            return Err(PatternError {
+                kind,
+                pattern: pattern.to_owned(),
+                reason: "it is listed twice; remove the duplicate".to_owned(),
+            });
+        }
+        patterns.push(pattern.to_owned());
+        Ok(())
+    }
+
+    /// The patterns declared for `kind`, in declaration order.
+    pub fn get(&self, kind: CapabilityKind) -> &[String] {
+        self.0.get(&kind).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every `(kind, pattern)` pair, grouped by kind.
+    pub fn iter(&self) -> impl Iterator<Item = (CapabilityKind, &str)> {
+        self.0
+            .iter()
+            .flat_map(|(kind, patterns)| patterns.iter().map(move |p| (*kind, p.as_str())))
+    }
+
+    /// True when nothing is declared.
+    pub fn is_empty(&self) -> bool {
+        self.0.values().all(Vec::is_empty)
+    }
+}
+
+impl TryFrom<BTreeMap<CapabilityKind, Vec<String>>> for Capabilities {
+    type Error = PatternError;
+
+    fn try_from(map: BTreeMap<CapabilityKind, Vec<String>>) -> Result<Self, PatternError> {
+        let mut caps = Self::default();
+        for (kind, patterns) in map {
+            for pattern in patterns {
+                caps.add(kind, &pattern)?;
+            }
+        }
+        Ok(caps)
+    }
+}
+
+fn check_no_control(pattern: &str) -> Result<(), String> {
+    if pattern.is_empty() {
+        return Err("it is empty".to_owned());
+    }
+    if pattern.chars().any(char::is_control) {
+        return Err("it contains a control character".to_owned());
+    }
+    Ok(())
+}
+
+/// Absolute, normalized paths; `*` and `**` only as whole segments.
+fn check_path(pattern: &str, wildcards: bool) -> Result<(), String> {
+    check_no_control(pattern)?;
+    if !pattern.starts_with('/') {
+        return Err(format!(
+            "paths must be absolute; write `/{}`",
+            pattern.trim_start_matches("./")
+        ));
+    }
+    if pattern == "/" {
+        return Ok(());
+    }
+    if pattern.ends_with('/') {
+        return Err(format!(
+            "remove the trailing `/`; use `{}/**` to cover everything below it",
+            pattern.trim_end_matches('/')
+        ));
+    }
+    for segment in pattern[1..].split('/') {
+        match segment {
+            "" => return Err("it has an empty segment (`//`); write the normalized path".into()),
+            "." | ".." => {
+                return Err("`.` and `..` segments are not allowed; write the normalized path".into());
+            }
+            "*" | "**" if wildcards => {}
+            s if s.contains('*') => {
+                return Err(if wildcards {
+                    "`*` and `**` must be a whole segment (`/data/*`), not part of one (`/data/*.txt`)"
+                        .into()
+                } else {
+                    "wildcards are not allowed here".into()
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// `host:port`, where host is a DNS name, `*.suffix`, `*`, an IPv4 literal or a bracketed
+/// IPv6 literal, and port is a number or `*`.
+fn check_net(pattern: &str) -> Result<(), String> {
+    check_no_control(pattern)?;
+    if pattern.contains("://") || pattern.contains('/') {
+        return Err("write `host:port` without a scheme or path (e.g. `api.example.com:443`)".into());
+    }
+    let (host, port) = match pattern.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && !(host.contains(':') && !host.starts_with('[')) => {
+            (host, port)
+        }
+        _ => {
+            return Err(format!(
+                "add a port: `{pattern}:443`, or `{pattern}:*` for any port"
+            ));
+        }
+    };
+    if port != "*" {
+        match port.parse::<u16>() {
+            Ok(p) if p > 0 => {}
+            _ => return Err(format!("the port `{port}` must be 1-65535 or `*`")),
+        }
+    }
+    if let Some(inner) = host.strip_prefix('[') {
+        let inner = inner
+            .strip_suffix(']')
+            .ok_or("an IPv6 literal needs a closing `]` (e.g. `[::1]:8080`)")?;
+        return inner
+            .parse::<Ipv6Addr>()
+            .map(drop)
+            .map_err(|_| format!("`{inner}` is not an IPv6 address"));
+    }
+    if host == "*" || host.parse::<Ipv4Addr>().is_ok() {
+        return Ok(());
+    }
+    let name = host.strip_prefix("*.").unwrap_or(host);
+    if name.contains('*') {
+        return Err(
+            "`*` may only stand alone or as the whole first label (`*.example.com`)".into(),
+        );
+    }
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(format!(
+            "host names are matched in lowercase; write `{}`",
+            pattern.to_ascii_lowercase()
+        ));
+    }
+    if name.len() > 253 {
+        return Err("the host name is longer than 253 bytes".into());
+    }
+    for label in name.split('.') {
+        let ok = !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !ok {
+            return Err(format!(
+                "`{label}` is not a valid host-name label; use letters, digits and `-`"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Dot-separated tokens; `*` matches one token, `>` (last only) the rest.
+fn check_tokens(pattern: &str) -> Result<(), String> {
+    check_no_control(pattern)?;
+    let tokens: Vec<&str> = pattern.split('.').collect();
+    for (i, token) in tokens.iter().enumerate() {
+        match *token {
+            "" => return Err("it has an empty token; write dot-separated names like `app.cache`".into()),
+            "*" => {}
+            ">" if i + 1 == tokens.len() => {}
+            ">" => return Err("`>` matches the rest, so it must be the last token (`events.>`)".into()),
+            t if t
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') => {}
+            t => {
+                return Err(format!(
+                    "`{t}` is not a valid token; use letters, digits, `_` and `-`, or the wildcards `*` and `>` as whole tokens"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A command (bare name or absolute path) and optional argument patterns, separated by spaces.
+fn check_process(pattern: &str) -> Result<(), String> {
+    check_no_control(pattern)?;
+    let mut words = pattern.split_whitespace();
+    let command = words
+        .next()
+        .ok_or("name a command, e.g. `git` or `/usr/bin/convert`")?;
+    if command.starts_with('/') {
+        check_path(command, false)?;
+    } else if command.contains('/') {
+        return Err("give a bare command name (`git`) or an absolute path (`/usr/bin/git`)".into());
+    } else if !command
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"._+-".contains(&b))
+        || command.contains('*')
+    {
+        return Err(format!("`{command}` is not a valid command name"));
+    }
+    let args: Vec<&str> = words.collect();
+    for (i, arg) in args.iter().enumerate() {
+        if *arg == "**" && i + 1 != args.len() {
+            return Err("`**` matches the remaining arguments, so it must come last".into());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(kind: CapabilityKind, pattern: &str) -> String {
+        kind.validate(pattern).unwrap_err().reason().to_owned()
+    }
+
+    #[test]
+    fn paths() {
+        for ok in ["/", "/data", "/data/*", "/data/**", "/a/**/b", "/etc/app.toml"] {
+            CapabilityKind::FsRead.validate(ok).unwrap();
+        }
+        assert!(reason(CapabilityKind::FsRead, "data/x").contains("absolute"));
+        assert!(reason(CapabilityKind::FsRead, "/data/").contains("trailing"));
+        assert!(reason(CapabilityKind::FsRead, "/data/../etc").contains("`..`"));
+        assert!(reason(CapabilityKind::FsWrite, "/a//b").contains("empty segment"));
+        assert!(reason(CapabilityKind::FsWrite, "/data/*.txt").contains("whole segment"));
+    }
+
+    #[test]
+    fn hosts() {
+        for ok in [
+            "api.example.com:443",
+            "*.example.com:*",
+            "*:443",
+            "127.0.0.1:8080",
+            "[::1]:80",
+        ] {
+            CapabilityKind::Net.validate(ok).unwrap();
+        }
+        assert!(reason(CapabilityKind::Net, "example.com").contains("add a port"));
+        assert!(reason(CapabilityKind::Net, "https://x.com:1").contains("scheme"));
+        assert!(reason(CapabilityKind::Net, "x.com:0").contains("1-65535"));
+        assert!(reason(CapabilityKind::Net, "api*.x.com:1").contains("first label"));
+        assert!(reason(CapabilityKind::Net, "API.x.com:1").contains("lowercase"));
+        assert!(reason(CapabilityKind::Net, "[::1:80").contains("`]`"));
+    }
+
+    #[test]
+    fn tokens() {
+        for ok in ["app", "app.cache", "orders.*", "events.>", "a-b.c_d"] {
+            CapabilityKind::Publish.validate(ok).unwrap();
+        }
+        assert!(reason(CapabilityKind::Storage, "app..x").contains("empty token"));
+        assert!(reason(CapabilityKind::Subscribe, "a.>.b").contains("last token"));
+        assert!(reason(CapabilityKind::Subscribe, "a/b").contains("not a valid token"));
+    }
+
+    #[test]
+    fn processes() {
+        for ok in ["git", "git status *", "/usr/bin/convert **"] {
+            CapabilityKind::Process.validate(ok).unwrap();
+        }
+        assert!(reason(CapabilityKind::Process, "bin/git").contains("absolute path"));
+        assert!(reason(CapabilityKind::Process, "git ** x").contains("last"));
+        assert!(reason(CapabilityKind::Process, "/usr/*/git").contains("wildcards"));
+    }
+
+    #[test]
+    fn duplicates_are_refused_and_json_revalidates() {
+        let mut caps = Capabilities::default();
+        caps.add(CapabilityKind::Net, "a.com:1").unwrap();
+        let err = caps.add(CapabilityKind::Net, "a.com:1").unwrap_err();
+        assert!(err.reason().contains("twice"));
+        let bad = r#"{"net":["a.com"]}"#;
+        let err = serde_json::from_str::<Capabilities>(bad).unwrap_err();
+        assert!(err.to_string().contains("add a port"), "{err}");
+    }
+}

@@ -1,0 +1,28 @@
+//! Types shared by both halves of airssys: the guest SDK (`airssys`), its attribute macro
+//! (`airssys-macros`) and the host (`airssys-host`).
+//!
+//! Keeping them in one crate gives each rule a single owner: the macro validates a capability
+//! pattern with exactly the code the host uses to read it back, and a [`Payload`] built by a
+//! guest decodes the same way on the host.
+//!
+//! ```
+//! use airssys_contract::{Capabilities, CapabilityKind, Manifest};
+//!
+//! let mut caps = Capabilities::default();
+//! caps.add(CapabilityKind::FsRead, "/data/**").unwrap();
+//! let manifest = Manifest::new("greeter", "0.1.0", caps).unwrap();
+//! let bytes = manifest.to_bytes();
+//! assert_eq!(Manifest::from_bytes(&bytes).unwrap(), manifest);
+//! ```
+
+mod capability;
+mod error;
+mod manifest;
+mod name;
+mod payload;
+
+pub use capability::{Capabilities, CapabilityKind, PatternError};
+pub use error::{Error, ErrorKind};
+pub use manifest::{CONTRACT_VERSION, MANIFEST_SECTION, Manifest, ManifestError};
+pub use name::{MAX_NAME_LEN, NameError, validate_name};
+pub use payload::{CONTENT_TYPE_BYTES, CONTENT_TYPE_JSON, CONTENT_TYPE_TEXT, Payload};

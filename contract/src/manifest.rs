@@ -1,0 +1,109 @@
+//! The manifest a component carries in its `airssys:manifest` custom section.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::{Capabilities, NameError, PatternError, validate_name};
+
+/// Name of the custom section that holds the JSON manifest.
+pub const MANIFEST_SECTION: &str = "airssys:manifest";
+
+/// Version of the `airssys:core` WIT package this crate implements.
+pub const CONTRACT_VERSION: &str = "1.0.0";
+
+/// Why a manifest could not be built or read.
+#[derive(Debug, Error)]
+pub enum ManifestError {
+    /// The bytes are not the JSON of a manifest.
+    #[error("manifest is not valid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The component name is malformed.
+    #[error(transparent)]
+    Name(#[from] NameError),
+    /// The version is not semantic versioning.
+    #[error("version `{version}` is not a semantic version (e.g. \"1.2.3\"): {source}")]
+    Version {
+        /// The text given.
+        version: String,
+        /// What the parser said.
+        source: semver::Error,
+    },
+    /// A capability pattern is malformed.
+    #[error(transparent)]
+    Pattern(#[from] PatternError),
+}
+
+/// Identity and declared capabilities of a component, embedded by `#[airssys::component]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    name: String,
+    version: semver::Version,
+    #[serde(default)]
+    capabilities: Capabilities,
+    sdk_version: String,
+    contract_version: String,
+}
+
+impl Manifest {
+    /// A manifest for this SDK and contract version, after validating name and version.
+    pub fn new(
+        name: &str,
+        version: &str,
+        capabilities: Capabilities,
+    ) -> Result<Self, ManifestError> {
+        validate_name(name)?;
+        Ok(Self {
+            name: name.to_owned(),
+            version: parse_version(version)?,
+            capabilities,
+            sdk_version: env!("CARGO_PKG_VERSION").to_owned(),
+            contract_version: CONTRACT_VERSION.to_owned(),
+        })
+    }
+
+    /// Reads a manifest from its custom-section bytes, validating every field.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ManifestError> {
+        let manifest: Self = serde_json::from_slice(bytes)?;
+        validate_name(&manifest.name)?;
+        Ok(manifest)
+    }
+
+    /// The custom-section bytes (compact JSON).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a manifest always serializes")
+    }
+
+    /// The component's kebab-case name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The component's version.
+    pub fn version(&self) -> &semver::Version {
+        &self.version
+    }
+
+    /// The capabilities the component declared.
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
+    }
+
+    /// Version of the `airssys` SDK that built the component.
+    pub fn sdk_version(&self) -> &str {
+        &self.sdk_version
+    }
+
+    /// Version of the `airssys:core` contract the component was built against.
+    pub fn contract_version(&self) -> &str {
+        &self.contract_version
+    }
+}
+
+/// Parses a semantic version, naming the input on failure.
+pub(crate) fn parse_version(version: &str) -> Result<semver::Version, ManifestError> {
+    semver::Version::parse(version).map_err(|source| ManifestError::Version {
+        version: version.to_owned(),
+        source,
+    })
+}

@@ -17,12 +17,14 @@
 
 mod capability;
 mod error;
+mod health;
 mod manifest;
 mod name;
 mod payload;
 
 pub use capability::{Capabilities, CapabilityKind, PatternError};
 pub use error::{Error, ErrorKind};
+pub use health::Health;
 pub use manifest::{CONTRACT_VERSION, MANIFEST_SECTION, Manifest, ManifestError};
 pub use name::{MAX_NAME_LEN, NameError, validate_name};
 pub use payload::{CONTENT_TYPE_BYTES, CONTENT_TYPE_JSON, CONTENT_TYPE_TEXT, Payload};

@@ -1,1 +1,51 @@
-//! wip
+//! Run untrusted airssys WebAssembly components inside any Rust application.
+//!
+//! `airssys-host` is the host half of airssys. It loads components written with the `airssys`
+//! SDK, checks they are components of the `airssys:core` world before compiling them, and
+//! runs each instance as a task that serves calls one at a time with its state kept.
+//!
+//! ```no_run
+//! #[tokio::main]
+//! async fn main() -> airssys_host::Result<()> {
+//!     // One line: load on a shared default host.
+//!     let greeter = airssys_host::load("greeter.wasm").await?;
+//!     let reply: serde_json::Value =
+//!         greeter.request_json(&serde_json::json!({ "name": "Ada" })).await?;
+//!     println!("{reply}");
+//!
+//!     // Or build a host once and load many components with it.
+//!     let host = airssys_host::Host::builder().mailbox_capacity(128).build()?;
+//!     let counter = host
+//!         .load_with("counter.wasm", airssys_host::LoadOptions::new().config("start", "10"))
+//!         .await?;
+//!     println!("{}", counter.manifest().name());
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Guests get WASI with nothing granted (no environment, files or sockets); their stdout and
+//! stderr lines, and their `airssys::log` events, go to `tracing` on the `airssys::guest`
+//! target, tagged with `name@version`.
+
+mod actor;
+mod bindings;
+mod error;
+mod handle;
+mod host;
+mod inspect;
+mod options;
+mod prepared;
+mod source;
+mod state;
+mod stdio;
+
+pub use airssys_contract::{
+    Capabilities, CapabilityKind, ErrorKind, Health, Manifest, Payload, CONTRACT_VERSION,
+};
+pub use error::{Error, GuestError, GuestPanic, Result, Trap};
+pub use handle::ComponentHandle;
+pub use host::{DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_COMPONENT_SIZE, Host, HostBuilder, load};
+pub use inspect::{Inspection, inspect};
+pub use options::LoadOptions;
+pub use prepared::Prepared;
+pub use source::Source;

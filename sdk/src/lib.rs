@@ -62,7 +62,6 @@ extern crate self as airssys;
 
 mod component;
 mod config;
-mod health;
 mod host;
 pub mod log;
 mod message;
@@ -70,11 +69,10 @@ mod message;
 #[doc(hidden)]
 pub mod __private;
 
-pub use airssys_contract::{Error, ErrorKind, Payload};
+pub use airssys_contract::{Error, ErrorKind, Health, Payload};
 pub use airssys_macros::component;
 pub use component::Component;
 pub use config::Config;
-pub use health::Health;
 pub use host::{Identity, identity, now};
 pub use message::{Message, Request};
 

@@ -1,7 +1,8 @@
 //! A component's report of its own health.
 
-/// A component's own view of its health, returned by [`Component::health`](crate::Component::health).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// A component's own view of its health, as its `health` handler reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Health {
     /// Working normally.
     #[default]

@@ -1,0 +1,195 @@
+//! The host's error type: every way loading or calling a component can fail.
+
+use std::path::PathBuf;
+
+pub use airssys_contract::Error as GuestError;
+
+/// `Result` with the host [`Error`] as the default error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong loading or calling a component.
+///
+/// Load errors name the file (or the label given for bytes) and say how to fix it. Call errors
+/// name the component as `name@version`. A component's own domain errors ([`Error::Guest`]) are
+/// kept apart from traps ([`Error::Trap`]), which end the instance.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The bytes are larger than the host accepts.
+    #[error("{origin} is {size} bytes, over this host's limit of {limit} bytes; raise it with `HostBuilder::max_component_size`")]
+    TooLarge {
+        /// The file or label.
+        origin: String,
+        /// Its size in bytes.
+        size: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// The bytes are not WebAssembly at all.
+    #[error("{origin} is not a WebAssembly binary (it does not start with `\\0asm`); pass a .wasm component built for wasm32-wasip2 (e.g. with `airssys build`)")]
+    NotWasm {
+        /// The file or label.
+        origin: String,
+    },
+    /// The bytes are a core module, not a component.
+    #[error("{origin} is a core WebAssembly module, not a component; build it for the `wasm32-wasip2` target (e.g. `airssys build`, or `cargo build --target wasm32-wasip2`)")]
+    CoreModule {
+        /// The file or label.
+        origin: String,
+    },
+    /// The bytes are not valid WebAssembly (truncated, corrupt, or using unsupported features).
+    #[error("{origin} is not a valid WebAssembly component: {reason}")]
+    Malformed {
+        /// The file or label.
+        origin: String,
+        /// What the validator said.
+        reason: String,
+    },
+    /// A valid component, but not of the airssys world.
+    #[error("{origin} is not an airssys component: it exports [{}] but not `airssys:core/lifecycle@{}`; write it with #[airssys::component]", exports.join(", "), airssys_contract::CONTRACT_VERSION)]
+    WrongWorld {
+        /// The file or label.
+        origin: String,
+        /// What it exports instead.
+        exports: Vec<String>,
+    },
+    /// An airssys component built against another contract version.
+    #[error("{origin} was built for airssys:core@{found}, but this host implements airssys:core@{}; rebuild it with a matching airssys SDK", airssys_contract::CONTRACT_VERSION)]
+    ContractVersion {
+        /// The file or label.
+        origin: String,
+        /// The version it was built for.
+        found: String,
+    },
+    /// The lifecycle interface lacks a function, or has one of the wrong type.
+    #[error("{origin} exports airssys:core/lifecycle, but {problem}; rebuild it with #[airssys::component]")]
+    MissingExport {
+        /// The file or label.
+        origin: String,
+        /// Which function is missing or wrong.
+        problem: String,
+    },
+    /// No `airssys:manifest` custom section.
+    #[error("{origin} has no airssys manifest (custom section `airssys:manifest`); build it with #[airssys::component]")]
+    MissingManifest {
+        /// The file or label.
+        origin: String,
+    },
+    /// The manifest is there but does not parse or validate.
+    #[error("{origin} has a corrupt airssys manifest: {reason}")]
+    CorruptManifest {
+        /// The file or label.
+        origin: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The component imports something this host does not provide.
+    #[error("{origin} cannot be linked: {reason}")]
+    Link {
+        /// The file or label.
+        origin: String,
+        /// What the linker said (usually the unknown import).
+        reason: String,
+    },
+    /// Compilation to native code failed.
+    #[error("failed to compile {origin}: {reason}")]
+    Compile {
+        /// The file or label.
+        origin: String,
+        /// What the compiler said.
+        reason: String,
+    },
+    /// The host itself could not be configured.
+    #[error("invalid host configuration: {0}")]
+    Config(String),
+    /// The component's `init` returned an error: the instance did not start.
+    #[error("{component} failed to initialise: {error}")]
+    Init {
+        /// `name@version`.
+        component: String,
+        /// The error it returned.
+        error: GuestError,
+    },
+    /// The component handled the call and returned a domain error.
+    #[error("{component} returned an error: {error}")]
+    Guest {
+        /// `name@version`.
+        component: String,
+        /// The error it returned.
+        error: GuestError,
+    },
+    /// The instance trapped (panic, `unreachable`, out-of-bounds access, ...). It will not be
+    /// called again.
+    #[error("{component} {trap}")]
+    Trap {
+        /// `name@version`.
+        component: String,
+        /// What happened.
+        trap: Trap,
+    },
+    /// The instance is no longer running: it was shut down or trapped earlier.
+    #[error("{component} is not running ({reason}); load it again to get a fresh instance")]
+    Stopped {
+        /// `name@version`.
+        component: String,
+        /// Why it stopped.
+        reason: String,
+    },
+    /// A JSON request could not be encoded, or its reply not decoded into the type asked for.
+    #[error("JSON exchange with {component} failed: {error}")]
+    Json {
+        /// `name@version`.
+        component: String,
+        /// The decoding error.
+        error: GuestError,
+    },
+}
+
+impl Error {
+    /// The component's own domain error, if that is what this is.
+    pub fn guest_error(&self) -> Option<&GuestError> {
+        match self {
+            Self::Guest { error, .. } | Self::Init { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// Why an instance trapped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trap {
+    /// The panic message and location, when the guest panicked through the SDK's hook.
+    pub panic: Option<GuestPanic>,
+    /// The trap as wasmtime reports it, with the wasm backtrace when available.
+    pub detail: String,
+}
+
+/// A panic reported by the guest just before it trapped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestPanic {
+    /// The panic message.
+    pub message: String,
+    /// `file:line:column` in the guest's source, when known.
+    pub location: Option<String>,
+}
+
+impl std::fmt::Display for Trap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.panic {
+            Some(GuestPanic {
+                message,
+                location: Some(location),
+            }) => write!(f, "panicked at {location}: {message}"),
+            Some(GuestPanic { message, .. }) => write!(f, "panicked: {message}"),
+            None => write!(f, "trapped: {}", self.detail),
+        }
+    }
+}

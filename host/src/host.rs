@@ -1,0 +1,231 @@
+//! The `Host`: one wasmtime `Engine` and `Linker`, shared by every component it loads.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Engine, OptLevel};
+
+use crate::bindings;
+use crate::prepared::Prepared;
+use crate::state::InstanceState;
+use crate::{ComponentHandle, Error, LoadOptions, Result, Source};
+
+/// Default [`HostBuilder::max_component_size`]: 64 MiB.
+pub const DEFAULT_MAX_COMPONENT_SIZE: usize = 64 << 20;
+/// Default [`HostBuilder::mailbox_capacity`]: 64 pending calls per instance.
+pub const DEFAULT_MAILBOX_CAPACITY: usize = 64;
+
+/// Configures a [`Host`]. `HostBuilder::default()` (what [`Host::new`] uses) gives:
+///
+/// | setting | default |
+/// |---|---|
+/// | [`max_component_size`](Self::max_component_size) | 64 MiB |
+/// | [`mailbox_capacity`](Self::mailbox_capacity) | 64 calls |
+///
+/// ```
+/// let host = airssys_host::Host::builder()
+///     .max_component_size(8 << 20)
+///     .mailbox_capacity(256)
+///     .build()?;
+/// # Ok::<(), airssys_host::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct HostBuilder {
+    max_component_size: usize,
+    pub(crate) mailbox_capacity: usize,
+}
+
+impl Default for HostBuilder {
+    fn default() -> Self {
+        Self {
+            max_component_size: DEFAULT_MAX_COMPONENT_SIZE,
+            mailbox_capacity: DEFAULT_MAILBOX_CAPACITY,
+        }
+    }
+}
+
+impl HostBuilder {
+    /// Largest component binary accepted, in bytes; checked before reading or compiling.
+    pub fn max_component_size(mut self, bytes: usize) -> Self {
+        self.max_component_size = bytes;
+        self
+    }
+
+    /// How many calls may wait for one instance before callers wait for room.
+    pub fn mailbox_capacity(mut self, calls: usize) -> Self {
+        self.mailbox_capacity = calls;
+        self
+    }
+
+    /// Builds the host: one engine and linker with WASI (nothing granted) and the airssys
+    /// host interface.
+    pub fn build(self) -> Result<Host> {
+        if self.max_component_size == 0 {
+            return Err(Error::Config(
+                "max_component_size is 0, so no component could load; use at least a few KiB".into(),
+            ));
+        }
+        if self.mailbox_capacity == 0 {
+            return Err(Error::Config(
+                "mailbox_capacity is 0, so no call could be delivered; use 1 or more".into(),
+            ));
+        }
+        let mut config = wasmtime::Config::new();
+        config
+            .wasm_component_model(true)
+            .cranelift_opt_level(OptLevel::Speed);
+        let engine = Engine::new(&config).map_err(|err| Error::Config(err.to_string()))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .and_then(|()| {
+                bindings::Component::add_to_linker::<_, HasSelf<InstanceState>>(
+                    &mut linker,
+                    |state| state,
+                )
+            })
+            .map_err(|err| Error::Config(format!("cannot link host functions: {err}")))?;
+        Ok(Host {
+            inner: Arc::new(HostInner {
+                engine,
+                linker,
+                settings: self,
+                cache: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+}
+
+/// Loads and runs airssys components. Build it once and share it (it is cheap to clone):
+/// every component it loads shares one compiler, linker and compiled-code cache.
+///
+/// ```no_run
+/// # async fn run() -> airssys_host::Result<()> {
+/// use airssys_host::{Host, LoadOptions, Payload};
+///
+/// let host = Host::new()?;
+/// let greeter = host.load("greeter.wasm").await?;
+/// let counter = host
+///     .load_with("counter.wasm", LoadOptions::new().config("start", "10"))
+///     .await?;
+/// let reply = greeter.request(Payload::json(&serde_json::json!({"name": "Ada"}))?).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Host {
+    pub(crate) inner: Arc<HostInner>,
+}
+
+pub(crate) struct HostInner {
+    pub(crate) engine: Engine,
+    pub(crate) linker: Linker<InstanceState>,
+    pub(crate) settings: HostBuilder,
+    /// Prepared components by SHA-256 of their bytes: loading the same bytes again skips
+    /// validation and compilation.
+    cache: Mutex<HashMap<[u8; 32], Prepared>>,
+}
+
+impl Host {
+    /// A host with the [`HostBuilder`] defaults.
+    pub fn new() -> Result<Self> {
+        HostBuilder::default().build()
+    }
+
+    /// Starts configuring a host.
+    pub fn builder() -> HostBuilder {
+        HostBuilder::default()
+    }
+
+    /// Validates, compiles (or finds in the cache) and pre-instantiates a component, without
+    /// starting an instance. Start any number of instances from the result.
+    pub async fn prepare(&self, source: impl Into<Source>) -> Result<Prepared> {
+        let source = source.into();
+        let origin = source.origin();
+        let limit = self.inner.settings.max_component_size;
+        let bytes = match source {
+            Source::File(path) => read_limited(&path, limit, &origin).await?,
+            Source::Bytes { bytes, .. } => bytes,
+        };
+        if bytes.len() > limit {
+            return Err(Error::TooLarge {
+                origin,
+                size: bytes.len(),
+                limit,
+            });
+        }
+        let key: [u8; 32] = Sha256::digest(&bytes).into();
+        if let Some(hit) = self.cache().get(&key) {
+            return Ok(hit.clone());
+        }
+        let host = self.clone();
+        // Validation and compilation are CPU-bound: keep them off the async workers.
+        let prepared = tokio::task::spawn_blocking(move || Prepared::compile(host, &origin, &bytes))
+            .await
+            .map_err(|err| Error::Config(format!("compilation task failed: {err}")))??;
+        self.cache().insert(key, prepared.clone());
+        Ok(prepared)
+    }
+
+    /// Loads a component and starts one instance of it with no configuration.
+    pub async fn load(&self, source: impl Into<Source>) -> Result<ComponentHandle> {
+        self.load_with(source, LoadOptions::default()).await
+    }
+
+    /// Loads a component and starts one instance of it with `options`.
+    pub async fn load_with(
+        &self,
+        source: impl Into<Source>,
+        options: LoadOptions,
+    ) -> Result<ComponentHandle> {
+        self.prepare(source).await?.start(options).await
+    }
+
+    /// The wasmtime engine, for embedders that need it (e.g. to share with other code).
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Prepared>> {
+        // The map stays consistent even if a holder panicked, so poisoning is ignored.
+        self.inner.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Reads a file after checking its size, so an oversize file is refused without reading it.
+async fn read_limited(path: &std::path::Path, limit: usize, origin: &str) -> Result<Vec<u8>> {
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let size = tokio::fs::metadata(path).await.map_err(io)?.len();
+    if size > limit as u64 {
+        return Err(Error::TooLarge {
+            origin: origin.to_owned(),
+            size: usize::try_from(size).unwrap_or(usize::MAX),
+            limit,
+        });
+    }
+    tokio::fs::read(path).await.map_err(io)
+}
+
+/// Loads a component from a file (or [`Source`]) and starts one instance, on a host with
+/// default settings shared by every call to this function.
+///
+/// ```no_run
+/// # async fn run() -> airssys_host::Result<()> {
+/// let greeter = airssys_host::load("greeter.wasm").await?;
+/// let reply: serde_json::Value = greeter.request_json(&serde_json::json!({"name": "Ada"})).await?;
+/// # Ok(()) }
+/// ```
+pub async fn load(source: impl Into<Source>) -> Result<ComponentHandle> {
+    static DEFAULT: OnceLock<Host> = OnceLock::new();
+    let host = match DEFAULT.get() {
+        Some(host) => host,
+        None => {
+            let host = Host::new()?;
+            DEFAULT.get_or_init(|| host)
+        }
+    };
+    host.load(source).await
+}

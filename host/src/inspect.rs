@@ -1,0 +1,201 @@
+//! Checking bytes before anything compiles them: is this an airssys component, of our
+//! contract version, with the lifecycle exports and a readable manifest?
+//!
+//! Everything here only parses the binary format; untrusted bytes are never read as WAT text.
+
+use airssys_contract::{CONTRACT_VERSION, MANIFEST_SECTION, Manifest};
+use serde::Serialize;
+use wasmparser::component_types::ComponentEntityType;
+use wasmparser::{Parser, Payload, Validator, WasmFeatures};
+
+use crate::{Error, Result};
+
+/// The functions `airssys:core/lifecycle` must export.
+const LIFECYCLE_FUNCTIONS: [&str; 5] = [
+    "init",
+    "handle-message",
+    "handle-request",
+    "health",
+    "shutdown",
+];
+
+/// What a component is, read from its bytes without compiling it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inspection {
+    /// The embedded manifest: identity and declared capabilities.
+    pub manifest: Manifest,
+    /// The airssys world it implements (`airssys:core/component@1.0.0`).
+    pub world: String,
+    /// Names of its top-level exports.
+    pub exports: Vec<String>,
+    /// Names of its top-level imports.
+    pub imports: Vec<String>,
+    /// Size of the binary in bytes.
+    pub size: usize,
+}
+
+/// Reads and checks a component's bytes without compiling them.
+///
+/// This is what `airssys inspect` shows, and the first step of every load.
+///
+/// ```no_run
+/// let bytes = std::fs::read("greeter.wasm")?;
+/// let info = airssys_host::inspect(&bytes)?;
+/// println!("{} {}", info.manifest.name(), info.manifest.version());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn inspect(bytes: &[u8]) -> Result<Inspection> {
+    inspect_named("<bytes>", bytes)
+}
+
+/// [`inspect`], naming `origin` (a path or label) in errors.
+pub(crate) fn inspect_named(origin: &str, bytes: &[u8]) -> Result<Inspection> {
+    let origin = || origin.to_owned();
+    check_header(bytes).map_err(|kind| match kind {
+        Header::NotWasm => Error::NotWasm { origin: origin() },
+        Header::CoreModule => Error::CoreModule { origin: origin() },
+        Header::Truncated => Error::Malformed {
+            origin: origin(),
+            reason: "the file ends inside the 8-byte header (truncated?)".into(),
+        },
+    })?;
+    let types = Validator::new_with_features(WasmFeatures::default())
+        .validate_all(bytes)
+        .map_err(|err| Error::Malformed {
+            origin: origin(),
+            reason: err.to_string(),
+        })?;
+    let sections = Sections::read(bytes).map_err(|err| Error::Malformed {
+        origin: origin(),
+        reason: err.to_string(),
+    })?;
+
+    let lifecycle = format!("airssys:core/lifecycle@{CONTRACT_VERSION}");
+    if !sections.exports.contains(&lifecycle) {
+        let other_version = sections
+            .exports
+            .iter()
+            .find_map(|e| e.strip_prefix("airssys:core/lifecycle@"));
+        return Err(match other_version {
+            Some(found) => Error::ContractVersion {
+                origin: origin(),
+                found: found.to_owned(),
+            },
+            None => Error::WrongWorld {
+                origin: origin(),
+                exports: sections.exports,
+            },
+        });
+    }
+    let item = types
+        .component_item_for_export(&lifecycle)
+        .expect("validated export has a type");
+    let ComponentEntityType::Instance(instance) = item.ty else {
+        return Err(Error::MissingExport {
+            origin: origin(),
+            problem: format!("`{lifecycle}` is not an instance"),
+        });
+    };
+    let functions = &types[instance].exports;
+    for name in LIFECYCLE_FUNCTIONS {
+        match functions.get(name).map(|item| &item.ty) {
+            Some(ComponentEntityType::Func(_)) => {}
+            Some(_) => {
+                return Err(Error::MissingExport {
+                    origin: origin(),
+                    problem: format!("its `{name}` is not a function"),
+                });
+            }
+            None => {
+                return Err(Error::MissingExport {
+                    origin: origin(),
+                    problem: format!("the function `{name}` is missing"),
+                });
+            }
+        }
+    }
+
+    let manifest = match sections.manifests.as_slice() {
+        [] => return Err(Error::MissingManifest { origin: origin() }),
+        [one] => Manifest::from_bytes(one).map_err(|err| Error::CorruptManifest {
+            origin: origin(),
+            reason: err.to_string(),
+        })?,
+        many => {
+            return Err(Error::CorruptManifest {
+                origin: origin(),
+                reason: format!("found {} `{MANIFEST_SECTION}` sections, expected one", many.len()),
+            });
+        }
+    };
+    if manifest.contract_version() != CONTRACT_VERSION {
+        return Err(Error::ContractVersion {
+            origin: origin(),
+            found: manifest.contract_version().to_owned(),
+        });
+    }
+    Ok(Inspection {
+        manifest,
+        world: format!("airssys:core/component@{CONTRACT_VERSION}"),
+        exports: sections.exports,
+        imports: sections.imports,
+        size: bytes.len(),
+    })
+}
+
+enum Header {
+    NotWasm,
+    CoreModule,
+    Truncated,
+}
+
+/// Tells modules from components by the header alone, for a precise error.
+fn check_header(bytes: &[u8]) -> Result<(), Header> {
+    if !bytes.starts_with(b"\0asm") {
+        return Err(Header::NotWasm);
+    }
+    match bytes.get(4..8) {
+        None => Err(Header::Truncated),
+        // Bytes 6..8 are the layer: 0 for core modules, 1 for components.
+        Some([_, _, 0, 0]) => Err(Header::CoreModule),
+        Some(_) => Ok(()),
+    }
+}
+
+/// The parts of the binary inspection needs, collected in one pass.
+#[derive(Default)]
+struct Sections<'a> {
+    exports: Vec<String>,
+    imports: Vec<String>,
+    manifests: Vec<&'a [u8]>,
+}
+
+impl<'a> Sections<'a> {
+    fn read(bytes: &'a [u8]) -> wasmparser::Result<Self> {
+        let mut sections = Self::default();
+        // Depth of nested modules and components; exports and imports count only at the top,
+        // the manifest anywhere (the SDK's lands inside the embedded core module).
+        let mut depth = 0usize;
+        for payload in Parser::new(0).parse_all(bytes) {
+            match payload? {
+                Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
+                Payload::End(_) => depth = depth.saturating_sub(1),
+                Payload::ComponentExportSection(reader) if depth == 0 => {
+                    for export in reader {
+                        sections.exports.push(export?.name.name.to_owned());
+                    }
+                }
+                Payload::ComponentImportSection(reader) if depth == 0 => {
+                    for import in reader {
+                        sections.imports.push(import?.name.name.to_owned());
+                    }
+                }
+                Payload::CustomSection(reader) if reader.name() == MANIFEST_SECTION => {
+                    sections.manifests.push(reader.data());
+                }
+                _ => {}
+            }
+        }
+        Ok(sections)
+    }
+}

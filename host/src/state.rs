@@ -1,0 +1,156 @@
+//! What each instance's `Store` holds, and the `airssys:core/host` functions over it.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use airssys_contract::Manifest;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::bindings::airssys::core::host;
+use crate::bindings::wit;
+use crate::error::GuestPanic;
+use crate::stdio::{GuestOutput, MAX_LINE};
+
+/// Most configuration entries and panic text kept per instance; longer guest strings are cut
+/// so a guest cannot grow host memory through these calls.
+const MAX_PANIC_MESSAGE: usize = 16 * 1024;
+
+/// The data of one instance's `Store`.
+pub(crate) struct InstanceState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    manifest: Arc<Manifest>,
+    label: Arc<str>,
+    config: Arc<Vec<(String, String)>>,
+    /// Set by `report-panic` just before the guest traps.
+    pub(crate) panic: Option<GuestPanic>,
+}
+
+impl InstanceState {
+    pub(crate) fn new(
+        manifest: Arc<Manifest>,
+        label: Arc<str>,
+        config: Arc<Vec<(String, String)>>,
+    ) -> Self {
+        // WASI with nothing granted: no environment, arguments, directories or sockets.
+        let wasi = WasiCtx::builder()
+            .stdout(GuestOutput::new(label.clone(), "stdout"))
+            .stderr(GuestOutput::new(label.clone(), "stderr"))
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        Self {
+            wasi,
+            table: ResourceTable::new(),
+            manifest,
+            label,
+            config,
+            panic: None,
+        }
+    }
+}
+
+impl WasiView for InstanceState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl wit::Host for InstanceState {}
+
+impl host::Host for InstanceState {
+    fn log(&mut self, level: wit::LogLevel, message: String, fields: Vec<(String, String)>) {
+        let message = truncate(message, MAX_LINE);
+        let fields = GuestFields(fields);
+        let component = &*self.label;
+        macro_rules! event {
+            ($level:expr) => {
+                if fields.0.is_empty() {
+                    tracing::event!(target: "airssys::guest", $level, component, "{message}")
+                } else {
+                    tracing::event!(target: "airssys::guest", $level, component, fields = %fields, "{message}")
+                }
+            };
+        }
+        match level {
+            wit::LogLevel::Trace => event!(tracing::Level::TRACE),
+            wit::LogLevel::Debug => event!(tracing::Level::DEBUG),
+            wit::LogLevel::Info => event!(tracing::Level::INFO),
+            wit::LogLevel::Warn => event!(tracing::Level::WARN),
+            wit::LogLevel::Error => event!(tracing::Level::ERROR),
+        }
+    }
+
+    fn now(&mut self) -> wit::Datetime {
+        let since = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        wit::Datetime {
+            seconds: since.as_secs(),
+            nanoseconds: since.subsec_nanos(),
+        }
+    }
+
+    fn config_get(&mut self, key: String) -> Option<String> {
+        self.config
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn config_entries(&mut self) -> Vec<(String, String)> {
+        self.config.as_ref().clone()
+    }
+
+    fn identity(&mut self) -> wit::ComponentId {
+        wit::ComponentId {
+            name: self.manifest.name().to_owned(),
+            version: self.manifest.version().to_string(),
+        }
+    }
+
+    fn report_panic(&mut self, message: String, location: Option<String>) {
+        self.panic = Some(GuestPanic {
+            message: truncate(message, MAX_PANIC_MESSAGE),
+            location: location.map(|l| truncate(l, MAX_LINE)),
+        });
+    }
+}
+
+/// Guest-supplied fields, shown as `k=v k=v` (tracing needs static field names).
+struct GuestFields(Vec<(String, String)>);
+
+impl std::fmt::Display for GuestFields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (k, v)) in self.0.iter().take(32).enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            write!(f, "{}={:?}", truncate_str(k, 64), truncate_str(v, 1024))?;
+        }
+        Ok(())
+    }
+}
+
+fn truncate_str(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+fn truncate(mut s: String, max: usize) -> String {
+    let len = truncate_str(&s, max).len();
+    s.truncate(len);
+    s
+}

@@ -82,6 +82,14 @@ impl Prepared {
         let mut store = Store::new(&inner.host.inner.engine, state);
         let instance = match inner.pre.instantiate_async(&mut store).await {
             Ok(instance) => instance,
+            // wasmtime checks export signatures when it first instantiates; a failure that
+            // is not a trap means the exports do not have the contract's types.
+            Err(err) if err.downcast_ref::<wasmtime::Trap>().is_none() => {
+                return Err(Error::MissingExport {
+                    origin: inner.label.to_string(),
+                    problem: format!("its exports do not match the contract: {err:#}"),
+                });
+            }
             Err(err) => return Err(trap_error(&inner.label, &mut store, err)),
         };
         let init = instance

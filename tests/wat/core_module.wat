@@ -1,0 +1,3 @@
+;; A core module, not a component: what `--target wasm32-unknown-unknown` produces.
+(module
+  (func (export "handle-request")))

@@ -1,0 +1,8 @@
+;; Exports airssys:core/lifecycle without `health`.
+(component
+  
+  (core module $m (@custom "airssys:manifest" "{\"name\":\"wat-fixture\",\"version\":\"0.1.0\",\"capabilities\":{},\"sdk_version\":\"0.1.0\",\"contract_version\":\"1.0.0\"}") (func (export "f")))
+  (core instance $i (instantiate $m))
+  (func $f (canon lift (core func $i "f")))
+  (instance $life (export "init" (func $f)) (export "handle-message" (func $f)) (export "handle-request" (func $f)) (export "shutdown" (func $f)) )
+  (export "airssys:core/lifecycle@1.0.0" (instance $life)))

@@ -1,0 +1,205 @@
+//! `airssys new` and `airssys build`, driven through the real binary as a person would.
+//!
+//! Builds share `<workspace>/target/guests` (where the test suite builds every guest) and the
+//! workspace's Cargo.lock, so the SDK and its dependencies compile once, not per test.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The start of every WebAssembly component: `\0asm`, then the component-model version/layer.
+const COMPONENT_MAGIC: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
+
+fn workspace() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+fn guests_target_dir() -> PathBuf {
+    workspace().join("target/guests")
+}
+
+/// Runs `airssys ARGS` in `cwd`.
+fn airssys(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_airssys"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("the airssys binary runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Asserts `out` is a failure whose error message contains each of `needles`.
+fn assert_fails_with(out: &Output, needles: &[&str]) {
+    let err = stderr(out);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "expected exit code 1; stderr:\n{err}"
+    );
+    assert!(err.starts_with("error: "), "stderr:\n{err}");
+    for needle in needles {
+        assert!(err.contains(needle), "stderr lacks {needle:?}:\n{err}");
+    }
+}
+
+/// `airssys new NAME` in a fresh temporary directory; returns it and the crate's path.
+fn new_crate(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = airssys(tmp.path(), &["new", name]);
+    assert!(
+        out.status.success(),
+        "airssys new failed:\n{}",
+        stderr(&out)
+    );
+    let dir = tmp.path().join(name);
+    // Pin the same dependency versions as the workspace so target/guests is reused.
+    std::fs::copy(workspace().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    (tmp, dir)
+}
+
+/// Runs `airssys build DIR` into target/guests and returns the path it printed.
+fn build(dir: &Path) -> PathBuf {
+    let target_dir = guests_target_dir();
+    let out = airssys(
+        Path::new("."),
+        &[
+            "build",
+            dir.to_str().unwrap(),
+            "--target-dir",
+            target_dir.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "airssys build failed:\n{}",
+        stderr(&out)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        stdout.lines().count(),
+        1,
+        "stdout is only the path: {stdout:?}"
+    );
+    PathBuf::from(stdout.trim_end())
+}
+
+fn assert_is_component(path: &Path) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(
+        bytes.get(..8),
+        Some(&COMPONENT_MAGIC[..]),
+        "{}",
+        path.display()
+    );
+}
+
+#[test]
+fn new_then_build_yields_a_component() {
+    let (_tmp, dir) = new_crate("demo-app");
+    for file in [
+        "Cargo.toml",
+        "src/lib.rs",
+        "rust-toolchain.toml",
+        ".gitignore",
+        "README.md",
+    ] {
+        assert!(dir.join(file).is_file(), "{file} was not created");
+    }
+    let wasm = build(&dir);
+    assert_eq!(wasm.file_name().unwrap(), "demo_app.wasm");
+    assert_is_component(&wasm);
+}
+
+#[test]
+fn builds_a_crate_inside_the_workspace() {
+    let wasm = build(&workspace().join("examples/hello"));
+    assert_eq!(wasm.file_name().unwrap(), "hello.wasm");
+    assert!(wasm.starts_with(guests_target_dir()), "{}", wasm.display());
+    assert_is_component(&wasm);
+}
+
+#[test]
+fn new_refuses_a_name_that_is_not_kebab_case() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = airssys(tmp.path(), &["new", "Demo_App"]);
+    assert_fails_with(
+        &out,
+        &[
+            "cannot create a component named `Demo_App`",
+            "not kebab-case",
+        ],
+    );
+    assert!(!tmp.path().join("Demo_App").exists());
+}
+
+#[test]
+fn new_refuses_a_non_empty_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("demo-app")).unwrap();
+    std::fs::write(tmp.path().join("demo-app/notes.txt"), "mine").unwrap();
+    let out = airssys(tmp.path(), &["new", "demo-app"]);
+    assert_fails_with(
+        &out,
+        &["already exists and is not an empty directory", "--path"],
+    );
+    assert!(!tmp.path().join("demo-app/Cargo.toml").exists());
+}
+
+#[test]
+fn build_refuses_a_directory_without_cargo_toml() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = airssys(tmp.path(), &["build"]);
+    assert_fails_with(&out, &["no Cargo.toml in .", "airssys new NAME"]);
+}
+
+#[test]
+fn build_refuses_a_crate_that_is_not_a_cdylib() {
+    let tmp = tempfile::tempdir().unwrap();
+    let manifest =
+        "[package]\nname = \"plain\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[workspace]\n";
+    std::fs::write(tmp.path().join("Cargo.toml"), manifest).unwrap();
+    std::fs::create_dir(tmp.path().join("src")).unwrap();
+    std::fs::write(tmp.path().join("src/lib.rs"), "pub fn f() {}\n").unwrap();
+    let out = airssys(tmp.path(), &["build", "--quiet"]);
+    assert_fails_with(
+        &out,
+        &["is not a cdylib", r#"add [lib] crate-type = ["cdylib"]"#],
+    );
+}
+
+#[test]
+fn cargo_component_builds_the_template() {
+    let has_cargo_component = Command::new("cargo")
+        .args(["component", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_cargo_component {
+        eprintln!(
+            "skipped: `cargo component --version` failed, so cargo-component is not installed"
+        );
+        return;
+    }
+    // Its own name: cargo-component writes to the same target dir as the other tests.
+    let (_tmp, dir) = new_crate("demo-component");
+    let out = Command::new("cargo")
+        .args(["component", "build", "--release", "--target-dir"])
+        .arg(guests_target_dir())
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cargo component build failed:\n{}",
+        stderr(&out)
+    );
+    // cargo-component builds for wasm32-wasip1 and adapts the module into a component.
+    let built = ["wasm32-wasip1", "wasm32-wasip2"].map(|t| {
+        guests_target_dir()
+            .join(t)
+            .join("release/demo_component.wasm")
+    });
+    let wasm = built.iter().find(|p| p.is_file());
+    assert_is_component(wasm.expect("cargo component build wrote demo_component.wasm"));
+}

@@ -4,6 +4,7 @@
 
 use airssys_contract::{Capabilities, CapabilityKind, Manifest};
 use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
@@ -20,6 +21,12 @@ impl Errors {
             Some(all) => all.combine(err),
             None => self.0 = Some(err),
         }
+    }
+
+    /// Like [`push`](Self::push), but the error covers every token of `tokens`, not only the
+    /// first (a joined span is unavailable to proc macros on stable).
+    pub(crate) fn push_spanned(&mut self, tokens: impl ToTokens, message: impl std::fmt::Display) {
+        self.push_error(syn::Error::new_spanned(tokens, message));
     }
 
     pub(crate) fn push_error(&mut self, err: syn::Error) {
@@ -54,17 +61,21 @@ pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Option<Manifest> 
 
     for meta in metas {
         let Some(key) = meta.path().get_ident().map(ToString::to_string) else {
-            errors.push(meta.path().span(), format!("unknown argument; {ARGUMENTS}"));
+            errors.push_spanned(meta.path(), format!("unknown argument; {ARGUMENTS}"));
             continue;
         };
         match key.as_str() {
             "name" | "version" => {
-                let slot = if key == "name" { &mut name } else { &mut version };
+                let slot = if key == "name" {
+                    &mut name
+                } else {
+                    &mut version
+                };
                 let Some(lit) = string_value(&meta, &key, errors) else {
                     continue;
                 };
                 if slot.is_some() {
-                    errors.push(meta.span(), format!("duplicate `{key}`; give it once"));
+                    errors.push_spanned(&meta, format!("`{key}` is given twice; keep one"));
                 } else {
                     *slot = Some(lit);
                 }
@@ -72,7 +83,7 @@ pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Option<Manifest> 
             "capabilities" => {
                 if seen_capabilities {
                     errors.push(
-                        meta.span(),
+                        meta.path().span(),
                         "duplicate `capabilities(...)`; list every capability in one",
                     );
                 }
@@ -100,7 +111,13 @@ pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Option<Manifest> 
     if let Err(err) = airssys_contract::validate_name(&name_value) {
         ok = false;
         match &name {
-            Some(lit) => errors.push(lit.span(), err),
+            Some(lit) => {
+                let fixed = name_value.to_ascii_lowercase().replace(['_', ' '], "-");
+                match airssys_contract::validate_name(&fixed) {
+                    Ok(()) => errors.push(lit.span(), format!("{err}; write `name = \"{fixed}\"`")),
+                    Err(_) => errors.push(lit.span(), err),
+                }
+            }
             None => errors.push(
                 Span::call_site(),
                 format!("{err}; the package name is used when `name` is not given, so add `name = \"...\"`"),
@@ -112,7 +129,10 @@ pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Option<Manifest> 
         let message = format!(
             "`{version_value}` is not a semantic version: {err}; write e.g. `version = \"0.1.0\"`"
         );
-        errors.push(version.as_ref().map_or(Span::call_site(), LitStr::span), message);
+        errors.push(
+            version.as_ref().map_or(Span::call_site(), LitStr::span),
+            message,
+        );
     }
     if !ok {
         return None;
@@ -134,18 +154,19 @@ fn string_value(meta: &Meta, key: &str, errors: &mut Errors) -> Option<LitStr> {
     {
         return Some(lit.clone());
     }
-    errors.push(
-        meta.span(),
-        format!("`{key}` takes a string: `{key} = \"...\"`"),
-    );
+    let message = format!("`{key}` takes a string literal: `{key} = \"...\"`");
+    match meta {
+        Meta::NameValue(nv) => errors.push_spanned(&nv.value, message),
+        _ => errors.push_spanned(meta, message),
+    }
     None
 }
 
 fn parse_capabilities(meta: &Meta, capabilities: &mut Capabilities, errors: &mut Errors) {
     let Meta::List(list) = meta else {
-        errors.push(
-            meta.span(),
-            "write `capabilities(fs_read(\"/data/**\"), net(\"api.example.com:443\"), ...)`",
+        errors.push_spanned(
+            meta,
+            "`capabilities` takes a list: `capabilities(fs_read(\"/data/**\"), net(\"api.example.com:443\"), ...)`",
         );
         return;
     };
@@ -175,10 +196,7 @@ fn parse_capabilities(meta: &Meta, capabilities: &mut Capabilities, errors: &mut
         }
         seen.push(kind);
         let Meta::List(patterns) = &entry else {
-            errors.push(
-                entry.span(),
-                format!("write `{kind}(\"{}\")`", kind.example()),
-            );
+            errors.push_spanned(&entry, format!("write `{kind}(\"{}\")`", kind.example()));
             continue;
         };
         let lits = match patterns.parse_args_with(Punctuated::<LitStr, Token![,]>::parse_terminated)
@@ -187,20 +205,34 @@ fn parse_capabilities(meta: &Meta, capabilities: &mut Capabilities, errors: &mut
             Err(err) => {
                 errors.push(
                     err.span(),
-                    format!("`{kind}` takes string patterns, e.g. `{kind}(\"{}\")`", kind.example()),
+                    format!(
+                        "`{kind}` takes string patterns, e.g. `{kind}(\"{}\")`",
+                        kind.example()
+                    ),
                 );
                 continue;
             }
         };
         if lits.is_empty() {
-            errors.push(
-                entry.span(),
-                format!("`{kind}()` is empty; give a pattern such as `\"{}\"` or remove it", kind.example()),
+            errors.push_spanned(
+                &entry,
+                format!(
+                    "`{kind}()` is empty; give a pattern such as `\"{}\"` or remove it",
+                    kind.example()
+                ),
             );
         }
         for lit in lits {
-            if let Err(err) = capabilities.add(kind, &lit.value()) {
-                errors.push(lit.span(), format!("invalid `{kind}` pattern: {}", err.reason()));
+            if capabilities.get(kind).contains(&lit.value()) {
+                errors.push(
+                    lit.span(),
+                    format!("this `{kind}` pattern is already listed; remove the duplicate"),
+                );
+            } else if let Err(err) = capabilities.add(kind, &lit.value()) {
+                errors.push(
+                    lit.span(),
+                    format!("invalid `{kind}` pattern: {}", err.reason()),
+                );
             }
         }
     }

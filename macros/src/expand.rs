@@ -2,28 +2,29 @@
 
 use airssys_contract::{MANIFEST_SECTION, Manifest};
 use proc_macro2::{Span, TokenStream};
-use quote::quote;
+use quote::{ToTokens, quote};
 use syn::spanned::Spanned;
-use syn::{ImplItem, ItemImpl, LitByteStr, Type};
+use syn::{ImplItem, Item, ItemImpl, LitByteStr, Type};
 
 use crate::attr::{self, Errors};
 
-const PLACEMENT: &str = "#[airssys::component] goes on an `impl Component for YourType { ... }` block";
+const PLACEMENT: &str =
+    "#[airssys::component] goes on an `impl Component for YourType { ... }` block";
 
-/// Expands the attribute. On errors, re-emits the item unchanged beside them so IDEs keep
-/// working.
+/// Expands the attribute. On errors, re-emits the item beside them so IDEs keep working.
 pub(crate) fn component(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let manifest = attr::parse(args, &mut errors);
     let item_impl = match syn::parse2::<ItemImpl>(item.clone()) {
         Ok(item_impl) => check_impl(item_impl, &mut errors),
         Err(_) => {
-            errors.push(item.span(), PLACEMENT);
+            wrong_item(item.clone(), &mut errors);
             None
         }
     };
     if let Err(err) = errors.into_result() {
         let err = err.into_compile_error();
+        let item = reemit(item);
         return quote! { #item #err };
     }
     let (Some(manifest), Some(item_impl)) = (manifest, item_impl) else {
@@ -32,25 +33,87 @@ pub(crate) fn component(args: TokenStream, item: TokenStream) -> TokenStream {
     generate(&manifest, item_impl)
 }
 
+/// The item as written, except that an `impl Component for ...` also gets the default `init`,
+/// so the real errors are not followed by a spurious "missing `init`".
+fn reemit(item: TokenStream) -> TokenStream {
+    match syn::parse2::<ItemImpl>(item.clone()) {
+        Ok(mut item_impl) if implements_component(&item_impl) => {
+            add_default_init(&mut item_impl);
+            item_impl.into_token_stream()
+        }
+        _ => item,
+    }
+}
+
+fn implements_component(item: &ItemImpl) -> bool {
+    item.trait_
+        .as_ref()
+        .and_then(|(_, path, _)| path.segments.last())
+        .is_some_and(|s| s.ident == "Component")
+}
+
+/// Reports an attribute placed on something other than an impl block, naming what it is.
+fn wrong_item(item: TokenStream, errors: &mut Errors) {
+    let (tokens, what, ident) = match syn::parse2::<Item>(item.clone()) {
+        Ok(Item::Struct(s)) => (
+            keyword_and_name(s.struct_token, &s.ident),
+            "a struct",
+            Some(s.ident),
+        ),
+        Ok(Item::Enum(e)) => (
+            keyword_and_name(e.enum_token, &e.ident),
+            "an enum",
+            Some(e.ident),
+        ),
+        Ok(Item::Fn(f)) => (
+            keyword_and_name(f.sig.fn_token, &f.sig.ident),
+            "a function",
+            None,
+        ),
+        _ => return errors.push(item.span(), PLACEMENT),
+    };
+    let fix = match ident {
+        Some(ident) => format!("move it to `impl Component for {ident} {{ ... }}`"),
+        None => {
+            "make this a method of `impl Component for YourType { ... }` (e.g. `fn on_request`) \
+                 and put the attribute on that block"
+                .to_owned()
+        }
+    };
+    errors.push_spanned(tokens, format!("{PLACEMENT}, not on {what}; {fix}"));
+}
+
+fn keyword_and_name(keyword: impl ToTokens, name: &syn::Ident) -> TokenStream {
+    quote!(#keyword #name)
+}
+
 /// Checks the item is `impl Component for ConcreteType`.
 fn check_impl(item: ItemImpl, errors: &mut Errors) -> Option<ItemImpl> {
     let Some((_, path, _)) = &item.trait_ else {
         errors.push(
             item.self_ty.span(),
-            format!("{PLACEMENT}; this is an inherent impl, write `impl Component for ...`"),
+            format!(
+                "{PLACEMENT}; this is an inherent impl, write `impl Component for {}`",
+                item.self_ty.to_token_stream()
+            ),
         );
         return None;
     };
-    if path.segments.last().is_none_or(|s| s.ident != "Component") {
-        errors.push(
-            path.span(),
-            format!("{PLACEMENT}; this implements another trait"),
+    if !implements_component(&item) {
+        let trait_name = path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default();
+        errors.push_spanned(
+            path,
+            format!("{PLACEMENT}; this implements `{trait_name}`, not `Component`"),
         );
         return None;
     }
     if !item.generics.params.is_empty() {
-        errors.push(
-            item.generics.span(),
+        errors.push_spanned(
+            &item.generics,
             "a component must be a concrete type; remove the generic parameters",
         );
         return None;
@@ -129,7 +192,11 @@ mod tests {
     #[test]
     fn expands_with_default_init_and_manifest() {
         let out = component(
-            quote!(name = "greeter", version = "0.1.0", capabilities(net("api.example.com:443"))),
+            quote!(
+                name = "greeter",
+                version = "0.1.0",
+                capabilities(net("api.example.com:443"))
+            ),
             quote! {
                 impl Component for Greeter {
                     fn on_request(&mut self, req: Request) -> Result<Payload> { todo!() }

@@ -247,7 +247,7 @@ fn check_net(pattern: &str) -> Result<(), String> {
         return Err("write `host:port` without a scheme or path (e.g. `api.example.com:443`)".into());
     }
     let (host, port) = match pattern.rsplit_once(':') {
-        Some((host, port)) if !host.is_empty() && !(host.contains(':') && !host.starts_with('[')) => {
+        Some((host, port)) if !host.is_empty() && (!host.contains(':') || host.starts_with('[')) => {
             (host, port)
         }
         _ => {

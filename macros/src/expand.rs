@@ -175,7 +175,7 @@ fn add_default_init(item: &mut ItemImpl) {
     let span = item.self_ty.span();
     let init: ImplItem = syn::parse_quote_spanned! {span=>
         fn init(_config: &::airssys::Config) -> ::airssys::Result<Self> {
-            ::core::result::Result::Ok(<Self as ::core::default::Default>::default())
+            ::core::result::Result::Ok(<Self as ::airssys::__private::DefaultInit>::default_init())
         }
     };
     item.items.insert(0, init);

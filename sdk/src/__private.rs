@@ -30,6 +30,24 @@ pub trait Registered: Component {
     fn with_state<R>(f: impl FnOnce(&RefCell<Option<Self>>) -> R) -> R;
 }
 
+/// How the macro builds a component whose impl has no `init`: with `Default`, and a
+/// diagnostic that names both fixes when the type has none.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no `init` and does not implement `Default`",
+    label = "this component needs a way to build its state",
+    note = "add `#[derive(Default)]` to `{Self}`, or write `fn init(config: &Config) -> Result<Self>` in the impl"
+)]
+pub trait DefaultInit: Sized {
+    /// Builds the initial state.
+    fn default_init() -> Self;
+}
+
+impl<T: Default> DefaultInit for T {
+    fn default_init() -> Self {
+        T::default()
+    }
+}
+
 /// Routes the lifecycle exports to a [`Component`] type.
 pub struct Export<T>(PhantomData<T>);
 

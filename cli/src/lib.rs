@@ -14,7 +14,9 @@
 //! ```
 
 pub mod build;
+pub mod inspect;
 pub mod new;
+pub mod run;
 mod ui;
 
 /// Prints `err` and its causes as the binary does: `error: ...`, then `caused by: ...` lines,

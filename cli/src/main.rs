@@ -3,9 +3,10 @@
 //! This file only parses arguments, sets up logging and reports errors; the subcommands are
 //! in the `airssys_cli` library.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use airssys_cli::{build, new};
+use airssys_cli::{build, inspect, new, run};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
@@ -23,20 +24,28 @@ enum Command {
     Build(build::Args),
     /// Create a new component crate from the template.
     New(new::Args),
+    /// Show a component's manifest, capabilities, world, exports and imports.
+    Inspect(inspect::Args),
+    /// Load a component (building a crate first), call it and print the reply.
+    Run(run::Args),
 }
 
 fn main() -> ExitCode {
-    // Logs are for diagnosing the CLI itself (`RUST_LOG=airssys_cli=debug`); quiet by default.
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    // Quiet by default except for what components log (`airssys run`); RUST_LOG overrides.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("warn,airssys::guest=info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Build(args) => build::run(args),
         Command::New(args) => new::run(args),
+        Command::Inspect(args) => inspect::run(args),
+        Command::Run(args) => run::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,46 +3,12 @@
 //! Builds share `<workspace>/target/guests` (where the test suite builds every guest) and the
 //! workspace's Cargo.lock, so the SDK and its dependencies compile once, not per test.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-/// The start of every WebAssembly component: `\0asm`, then the component-model version/layer.
-const COMPONENT_MAGIC: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
-
-fn workspace() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
-}
-
-fn guests_target_dir() -> PathBuf {
-    workspace().join("target/guests")
-}
-
-/// Runs `airssys ARGS` in `cwd`.
-fn airssys(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_airssys"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("the airssys binary runs")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// Asserts `out` is a failure whose error message contains each of `needles`.
-fn assert_fails_with(out: &Output, needles: &[&str]) {
-    let err = stderr(out);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "expected exit code 1; stderr:\n{err}"
-    );
-    assert!(err.starts_with("error: "), "stderr:\n{err}");
-    for needle in needles {
-        assert!(err.contains(needle), "stderr lacks {needle:?}:\n{err}");
-    }
-}
+use common::*;
 
 /// `airssys new NAME` in a fresh temporary directory; returns it and the crate's path.
 fn new_crate(name: &str) -> (tempfile::TempDir, PathBuf) {

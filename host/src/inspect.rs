@@ -48,6 +48,29 @@ pub fn inspect(bytes: &[u8]) -> Result<Inspection> {
     inspect_named("<bytes>", bytes)
 }
 
+/// Reads and checks a component file without compiling it; errors name the file.
+///
+/// Files over [`DEFAULT_MAX_COMPONENT_SIZE`](crate::DEFAULT_MAX_COMPONENT_SIZE) are refused
+/// before reading.
+pub fn inspect_file(path: impl AsRef<std::path::Path>) -> Result<Inspection> {
+    let path = path.as_ref();
+    let origin = path.display().to_string();
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let limit = crate::DEFAULT_MAX_COMPONENT_SIZE;
+    let size = std::fs::metadata(path).map_err(io)?.len();
+    if size > limit as u64 {
+        return Err(Error::TooLarge {
+            origin,
+            size: usize::try_from(size).unwrap_or(usize::MAX),
+            limit,
+        });
+    }
+    inspect_named(&origin, &std::fs::read(path).map_err(io)?)
+}
+
 /// [`inspect`], naming `origin` (a path or label) in errors.
 pub(crate) fn inspect_named(origin: &str, bytes: &[u8]) -> Result<Inspection> {
     let origin = || origin.to_owned();

@@ -40,12 +40,13 @@ mod state;
 mod stdio;
 
 pub use airssys_contract::{
-    Capabilities, CapabilityKind, ErrorKind, Health, Manifest, Payload, CONTRACT_VERSION,
+    CONTENT_TYPE_BYTES, CONTENT_TYPE_JSON, CONTENT_TYPE_TEXT, CONTRACT_VERSION, Capabilities,
+    CapabilityKind, ErrorKind, Health, Manifest, Payload,
 };
 pub use error::{Error, GuestError, GuestPanic, Result, Trap};
 pub use handle::ComponentHandle;
 pub use host::{DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_COMPONENT_SIZE, Host, HostBuilder, load};
-pub use inspect::{Inspection, inspect};
+pub use inspect::{Inspection, inspect, inspect_file};
 pub use options::LoadOptions;
 pub use prepared::Prepared;
 pub use source::Source;

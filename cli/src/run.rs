@@ -1,0 +1,102 @@
+//! `airssys run`: build if needed, load, call, print the reply.
+
+use std::path::{Path, PathBuf};
+
+use airssys_host::{Health, Host, LoadOptions, Payload};
+use anyhow::Context;
+
+use crate::build::{BuildOptions, build_crate, ensure_wasm_target_in};
+use crate::ui;
+
+/// Arguments of `airssys run`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A component file (`.wasm`), or a component crate directory to build first.
+    pub target: PathBuf,
+    /// Send this request and print the reply (JSON unless --content-type says otherwise).
+    #[arg(long, short)]
+    pub request: Option<String>,
+    /// Send these fire-and-forget messages first, in order (same content type as --request).
+    #[arg(long, value_name = "MESSAGE")]
+    pub send: Vec<String>,
+    /// Content type of --request and --send bodies.
+    #[arg(long, default_value = airssys_host::CONTENT_TYPE_JSON)]
+    pub content_type: String,
+    /// Configuration for the component's `init`, as KEY=VALUE; repeat for more.
+    #[arg(long, short, value_name = "KEY=VALUE", value_parser = parse_config)]
+    pub config: Vec<(String, String)>,
+}
+
+fn parse_config(entry: &str) -> Result<(String, String), String> {
+    match entry.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => Err(format!("`{entry}` is not KEY=VALUE (e.g. --config start=10)")),
+    }
+}
+
+/// Loads the component, sends the messages, makes the request and prints the reply; without
+/// a request, prints the component's health.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let wasm = component_path(&args.target)?;
+    let is_json = Payload::new(args.content_type.clone(), Vec::new()).is_json();
+    let body = |text: &str, flag: &str| -> anyhow::Result<Payload> {
+        if is_json {
+            serde_json::from_str::<serde_json::Value>(text).with_context(|| {
+                format!("{flag} is not valid JSON; quote it for the shell, e.g. {flag} '{{\"name\":\"Ada\"}}', or pass --content-type text/plain")
+            })?;
+        }
+        Ok(Payload::new(args.content_type.clone(), text.as_bytes().to_vec()))
+    };
+    let messages = args
+        .send
+        .iter()
+        .map(|m| body(m, "--send"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let request = args.request.as_deref().map(|r| body(r, "--request")).transpose()?;
+
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let host = Host::new()?;
+        let component = host
+            .load_with(&wasm, LoadOptions::new().configs(args.config))
+            .await?;
+        ui::status_if_terminal("Running", &component.label());
+        for message in messages {
+            component.send(message).await?;
+        }
+        match request {
+            Some(request) => print_reply(&component.request(request).await?),
+            None => match component.health().await? {
+                Health::Healthy => println!("{} is healthy", component.label()),
+                Health::Degraded(why) => println!("{} is degraded: {why}", component.label()),
+                Health::Unhealthy(why) => println!("{} is unhealthy: {why}", component.label()),
+            },
+        }
+        component.shutdown().await?;
+        anyhow::Ok(())
+    })
+}
+
+/// A crate directory is built first (release, for wasm32-wasip2); a file is used as is.
+fn component_path(target: &Path) -> anyhow::Result<PathBuf> {
+    if !target.is_dir() {
+        return Ok(target.to_owned());
+    }
+    ensure_wasm_target_in(target)?;
+    let wasm = build_crate(target, &BuildOptions::default())?;
+    ui::status_if_terminal("Built", &wasm.display().to_string());
+    Ok(wasm)
+}
+
+/// JSON is pretty-printed, text printed as is, other bytes summarized.
+fn print_reply(reply: &Payload) {
+    if reply.is_json()
+        && let Ok(value) = reply.decode_json::<serde_json::Value>()
+    {
+        println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+    } else if let Ok(text) = reply.as_text() {
+        println!("{text}");
+    } else {
+        println!("<{} bytes of {}>", reply.body().len(), reply.content_type());
+    }
+}

@@ -30,7 +30,9 @@ pub struct Args {
 fn parse_config(entry: &str) -> Result<(String, String), String> {
     match entry.split_once('=') {
         Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
-        _ => Err(format!("`{entry}` is not KEY=VALUE (e.g. --config start=10)")),
+        _ => Err(format!(
+            "`{entry}` is not KEY=VALUE (e.g. --config start=10)"
+        )),
     }
 }
 
@@ -45,14 +47,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 format!("{flag} is not valid JSON; quote it for the shell, e.g. {flag} '{{\"name\":\"Ada\"}}', or pass --content-type text/plain")
             })?;
         }
-        Ok(Payload::new(args.content_type.clone(), text.as_bytes().to_vec()))
+        Ok(Payload::new(
+            args.content_type.clone(),
+            text.as_bytes().to_vec(),
+        ))
     };
     let messages = args
         .send
         .iter()
         .map(|m| body(m, "--send"))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let request = args.request.as_deref().map(|r| body(r, "--request")).transpose()?;
+    let request = args
+        .request
+        .as_deref()
+        .map(|r| body(r, "--request"))
+        .transpose()?;
 
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
@@ -93,7 +102,10 @@ fn print_reply(reply: &Payload) {
     if reply.is_json()
         && let Ok(value) = reply.decode_json::<serde_json::Value>()
     {
-        println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        );
     } else if let Ok(text) = reply.as_text() {
         println!("{text}");
     } else {

@@ -19,7 +19,10 @@ fn inspect_shows_identity_capabilities_and_exports() {
         "  airssys:core/lifecycle@1.0.0",
         "  airssys:core/host@1.0.0",
     ] {
-        assert!(text.lines().any(|l| l == line), "no line {line:?} in:\n{text}");
+        assert!(
+            text.lines().any(|l| l == line),
+            "no line {line:?} in:\n{text}"
+        );
     }
 }
 
@@ -39,7 +42,10 @@ fn inspect_json_is_machine_readable() {
 #[test]
 fn inspect_explains_a_file_that_is_not_a_component() {
     let out = airssys(workspace(), &["inspect", "Cargo.toml"]);
-    assert_fails_with(&out, &["Cargo.toml is not a WebAssembly binary", "airssys build"]);
+    assert_fails_with(
+        &out,
+        &["Cargo.toml is not a WebAssembly binary", "airssys build"],
+    );
     let out = airssys(workspace(), &["inspect", "no-such.wasm"]);
     assert_fails_with(&out, &["cannot read no-such.wasm"]);
 }
@@ -53,7 +59,10 @@ fn run_builds_a_crate_and_prints_the_reply() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let reply: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(reply, serde_json::json!({ "text": "Hello, World!", "count": 1 }));
+    assert_eq!(
+        reply,
+        serde_json::json!({ "text": "Hello, World!", "count": 1 })
+    );
 }
 
 #[test]
@@ -78,7 +87,11 @@ fn run_passes_configuration_and_messages() {
     let reply: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(reply["value"], 42);
     // The component's own log lines reach the person running it.
-    assert!(stderr(&out).contains("counter starting at 40"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("counter starting at 40"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -93,13 +106,37 @@ fn run_without_a_request_reports_health() {
 fn run_reports_guest_errors_and_bad_input() {
     let wasm = guest("examples/counter");
     let wasm = wasm.to_str().unwrap();
-    let out = airssys(workspace(), &["run", wasm, "--request", r#"{"op":"launch"}"#]);
+    let out = airssys(
+        workspace(),
+        &["run", wasm, "--request", r#"{"op":"launch"}"#],
+    );
     assert_fails_with(&out, &["counter@0.1.0 returned an error: invalid input"]);
     let out = airssys(workspace(), &["run", wasm, "--request", "not json"]);
-    assert_fails_with(&out, &["--request is not valid JSON", "--content-type text/plain"]);
-    let out = airssys(workspace(), &["run", wasm, "--config", "start=x", "--request", "{}"]);
-    assert_fails_with(&out, &["counter@0.1.0 failed to initialise", "configuration `start`"]);
+    assert_fails_with(
+        &out,
+        &["--request is not valid JSON", "--content-type text/plain"],
+    );
+    let out = airssys(
+        workspace(),
+        &["run", wasm, "--config", "start=x", "--request", "{}"],
+    );
+    assert_fails_with(
+        &out,
+        &[
+            "counter@0.1.0 failed to initialise",
+            "configuration `start`",
+        ],
+    );
     let out = airssys(workspace(), &["run", wasm, "--config", "oops"]);
-    assert_eq!(out.status.code(), Some(2), "clap rejects it: {}", stderr(&out));
-    assert!(stderr(&out).contains("is not KEY=VALUE"), "{}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "clap rejects it: {}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("is not KEY=VALUE"),
+        "{}",
+        stderr(&out)
+    );
 }

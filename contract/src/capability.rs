@@ -222,7 +222,9 @@ fn check_path(pattern: &str, wildcards: bool) -> Result<(), String> {
         match segment {
             "" => return Err("it has an empty segment (`//`); write the normalized path".into()),
             "." | ".." => {
-                return Err("`.` and `..` segments are not allowed; write the normalized path".into());
+                return Err(
+                    "`.` and `..` segments are not allowed; write the normalized path".into(),
+                );
             }
             "*" | "**" if wildcards => {}
             s if s.contains('*') => {
@@ -244,10 +246,14 @@ fn check_path(pattern: &str, wildcards: bool) -> Result<(), String> {
 fn check_net(pattern: &str) -> Result<(), String> {
     check_no_control(pattern)?;
     if pattern.contains("://") || pattern.contains('/') {
-        return Err("write `host:port` without a scheme or path (e.g. `api.example.com:443`)".into());
+        return Err(
+            "write `host:port` without a scheme or path (e.g. `api.example.com:443`)".into(),
+        );
     }
     let (host, port) = match pattern.rsplit_once(':') {
-        Some((host, port)) if !host.is_empty() && (!host.contains(':') || host.starts_with('[')) => {
+        Some((host, port))
+            if !host.is_empty() && (!host.contains(':') || host.starts_with('[')) =>
+        {
             (host, port)
         }
         _ => {
@@ -294,7 +300,9 @@ fn check_net(pattern: &str) -> Result<(), String> {
             && label.len() <= 63
             && !label.starts_with('-')
             && !label.ends_with('-')
-            && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !ok {
             return Err(format!(
                 "`{label}` is not a valid host-name label; use letters, digits and `-`"
@@ -310,10 +318,18 @@ fn check_tokens(pattern: &str) -> Result<(), String> {
     let tokens: Vec<&str> = pattern.split('.').collect();
     for (i, token) in tokens.iter().enumerate() {
         match *token {
-            "" => return Err("it has an empty token; write dot-separated names like `app.cache`".into()),
+            "" => {
+                return Err(
+                    "it has an empty token; write dot-separated names like `app.cache`".into(),
+                );
+            }
             "*" => {}
             ">" if i + 1 == tokens.len() => {}
-            ">" => return Err("`>` matches the rest, so it must be the last token (`events.>`)".into()),
+            ">" => {
+                return Err(
+                    "`>` matches the rest, so it must be the last token (`events.>`)".into(),
+                );
+            }
             t if t
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') => {}
@@ -364,7 +380,14 @@ mod tests {
 
     #[test]
     fn paths() {
-        for ok in ["/", "/data", "/data/*", "/data/**", "/a/**/b", "/etc/app.toml"] {
+        for ok in [
+            "/",
+            "/data",
+            "/data/*",
+            "/data/**",
+            "/a/**/b",
+            "/etc/app.toml",
+        ] {
             CapabilityKind::FsRead.validate(ok).unwrap();
         }
         assert!(reason(CapabilityKind::FsRead, "data/x").contains("absolute"));

@@ -49,7 +49,10 @@ impl types::Host for RawState {}
 impl host::Host for RawState {
     fn log(&mut self, _: types::LogLevel, _: String, _: Vec<(String, String)>) {}
     fn now(&mut self) -> types::Datetime {
-        types::Datetime { seconds: 0, nanoseconds: 0 }
+        types::Datetime {
+            seconds: 0,
+            nanoseconds: 0,
+        }
     }
     fn config_get(&mut self, _: String) -> Option<String> {
         None
@@ -58,7 +61,10 @@ impl host::Host for RawState {
         Vec::new()
     }
     fn identity(&mut self) -> types::ComponentId {
-        types::ComponentId { name: "greeter".into(), version: "0.1.0".into() }
+        types::ComponentId {
+            name: "greeter".into(),
+            version: "0.1.0".into(),
+        }
     }
     fn report_panic(&mut self, _: String, _: Option<String>) {}
 }
@@ -72,13 +78,27 @@ fn raw_linker(engine: &Engine) -> Linker<RawState> {
 
 fn raw_store(engine: &Engine) -> Store<RawState> {
     let wasi = WasiCtx::builder().build();
-    Store::new(engine, RawState { wasi, table: ResourceTable::new() })
+    Store::new(
+        engine,
+        RawState {
+            wasi,
+            table: ResourceTable::new(),
+        },
+    )
 }
 
-async fn raw_start(engine: &Engine, pre: &raw::ComponentPre<RawState>) -> (Store<RawState>, raw::Component) {
+async fn raw_start(
+    engine: &Engine,
+    pre: &raw::ComponentPre<RawState>,
+) -> (Store<RawState>, raw::Component) {
     let mut store = raw_store(engine);
     let instance = pre.instantiate_async(&mut store).await.unwrap();
-    instance.airssys_core_lifecycle().call_init(&mut store, &Vec::new()).await.unwrap().unwrap();
+    instance
+        .airssys_core_lifecycle()
+        .call_init(&mut store, &Vec::new())
+        .await
+        .unwrap()
+        .unwrap();
     (store, instance)
 }
 
@@ -111,10 +131,14 @@ fn benches(c: &mut Criterion) {
     let component = Component::from_binary(&engine, &bytes).unwrap();
     let pre = raw::ComponentPre::new(linker.instantiate_pre(&component).unwrap()).unwrap();
     let host = Host::new().unwrap();
-    let prepared = rt.block_on(host.prepare(Source::bytes("hello", bytes.clone()))).unwrap();
+    let prepared = rt
+        .block_on(host.prepare(Source::bytes("hello", bytes.clone())))
+        .unwrap();
 
     let mut group = c.benchmark_group("compile");
-    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
     group.bench_function("raw", |b| {
         b.iter(|| {
             let component = Component::from_binary(&engine, black_box(&bytes)).unwrap();
@@ -125,7 +149,8 @@ fn benches(c: &mut Criterion) {
         // A fresh host each time so its cache cannot answer; validation is included.
         b.iter(|| {
             let host = Host::new().unwrap();
-            rt.block_on(host.prepare(Source::bytes("hello", black_box(bytes.clone())))).unwrap()
+            rt.block_on(host.prepare(Source::bytes("hello", black_box(bytes.clone()))))
+                .unwrap()
         })
     });
     group.finish();
@@ -136,7 +161,10 @@ fn benches(c: &mut Criterion) {
         b.iter(|| unsafe { Component::deserialize(&engine, black_box(&serialized)) }.unwrap())
     });
     group.bench_function("airssys", |b| {
-        b.iter(|| rt.block_on(host.prepare(Source::bytes("hello", black_box(bytes.clone())))).unwrap())
+        b.iter(|| {
+            rt.block_on(host.prepare(Source::bytes("hello", black_box(bytes.clone()))))
+                .unwrap()
+        })
     });
     group.finish();
 
@@ -175,15 +203,22 @@ fn benches(c: &mut Criterion) {
     let (mut store, instance) = rt.block_on(raw_start(&engine, &pre));
     group.bench_function("raw_call", |b| {
         b.iter(|| {
-            rt.block_on(instance.airssys_core_lifecycle().call_handle_request(&mut store, &greet()))
-                .unwrap()
-                .unwrap()
+            rt.block_on(
+                instance
+                    .airssys_core_lifecycle()
+                    .call_handle_request(&mut store, &greet()),
+            )
+            .unwrap()
+            .unwrap()
         })
     });
     let greeter = rt.block_on(prepared.start(LoadOptions::new())).unwrap();
     let payload = Payload::new("application/json", br#"{"name":"Ada"}"#.to_vec());
     group.bench_function("airssys", |b| {
-        b.iter(|| rt.block_on(greeter.request(black_box(payload.clone()))).unwrap())
+        b.iter(|| {
+            rt.block_on(greeter.request(black_box(payload.clone())))
+                .unwrap()
+        })
     });
     group.finish();
 }

@@ -24,7 +24,9 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The bytes are larger than the host accepts.
-    #[error("{origin} is {size} bytes, over this host's limit of {limit} bytes; raise it with `HostBuilder::max_component_size`")]
+    #[error(
+        "{origin} is {size} bytes, over this host's limit of {limit} bytes; raise it with `HostBuilder::max_component_size`"
+    )]
     TooLarge {
         /// The file or label.
         origin: String,
@@ -34,13 +36,17 @@ pub enum Error {
         limit: usize,
     },
     /// The bytes are not WebAssembly at all.
-    #[error("{origin} is not a WebAssembly binary (it does not start with `\\0asm`); pass a .wasm component built for wasm32-wasip2 (e.g. with `airssys build`)")]
+    #[error(
+        "{origin} is not a WebAssembly binary (it does not start with `\\0asm`); pass a .wasm component built for wasm32-wasip2 (e.g. with `airssys build`)"
+    )]
     NotWasm {
         /// The file or label.
         origin: String,
     },
     /// The bytes are a core module, not a component.
-    #[error("{origin} is a core WebAssembly module, not a component; build it for the `wasm32-wasip2` target (e.g. `airssys build`, or `cargo build --target wasm32-wasip2`)")]
+    #[error(
+        "{origin} is a core WebAssembly module, not a component; build it for the `wasm32-wasip2` target (e.g. `airssys build`, or `cargo build --target wasm32-wasip2`)"
+    )]
     CoreModule {
         /// The file or label.
         origin: String,
@@ -62,7 +68,10 @@ pub enum Error {
         exports: Vec<String>,
     },
     /// An airssys component built against another contract version.
-    #[error("{origin} was built for airssys:core@{found}, but this host implements airssys:core@{}; rebuild it with a matching airssys SDK", airssys_contract::CONTRACT_VERSION)]
+    #[error(
+        "{origin} was built for airssys:core@{found}, but this host implements airssys:core@{}; rebuild it with a matching airssys SDK",
+        airssys_contract::CONTRACT_VERSION
+    )]
     ContractVersion {
         /// The file or label.
         origin: String,
@@ -70,7 +79,9 @@ pub enum Error {
         found: String,
     },
     /// The lifecycle interface lacks a function, or has one of the wrong type.
-    #[error("{origin} exports airssys:core/lifecycle, but {problem}; rebuild it with #[airssys::component]")]
+    #[error(
+        "{origin} exports airssys:core/lifecycle, but {problem}; rebuild it with #[airssys::component]"
+    )]
     MissingExport {
         /// The file or label.
         origin: String,
@@ -78,7 +89,9 @@ pub enum Error {
         problem: String,
     },
     /// No `airssys:manifest` custom section.
-    #[error("{origin} has no airssys manifest (custom section `airssys:manifest`); build it with #[airssys::component]")]
+    #[error(
+        "{origin} has no airssys manifest (custom section `airssys:manifest`); build it with #[airssys::component]"
+    )]
     MissingManifest {
         /// The file or label.
         origin: String,

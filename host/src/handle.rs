@@ -45,7 +45,10 @@ impl Status {
     }
 
     fn reason(&self) -> Option<String> {
-        self.stopped.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.stopped
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 
@@ -130,10 +133,7 @@ impl ComponentHandle {
     }
 
     async fn deliver(&self, call: Call) -> Result<()> {
-        self.mailbox
-            .send(call)
-            .await
-            .map_err(|_| self.stopped())
+        self.mailbox.send(call).await.map_err(|_| self.stopped())
     }
 
     async fn answer<T>(&self, answer: oneshot::Receiver<T>) -> Result<T> {

@@ -64,7 +64,8 @@ impl HostBuilder {
     pub fn build(self) -> Result<Host> {
         if self.max_component_size == 0 {
             return Err(Error::Config(
-                "max_component_size is 0, so no component could load; use at least a few KiB".into(),
+                "max_component_size is 0, so no component could load; use at least a few KiB"
+                    .into(),
             ));
         }
         if self.mailbox_capacity == 0 {
@@ -160,9 +161,10 @@ impl Host {
         }
         let host = self.clone();
         // Validation and compilation are CPU-bound: keep them off the async workers.
-        let prepared = tokio::task::spawn_blocking(move || Prepared::compile(host, &origin, &bytes))
-            .await
-            .map_err(|err| Error::Config(format!("compilation task failed: {err}")))??;
+        let prepared =
+            tokio::task::spawn_blocking(move || Prepared::compile(host, &origin, &bytes))
+                .await
+                .map_err(|err| Error::Config(format!("compilation task failed: {err}")))??;
         self.cache().insert(key, prepared.clone());
         Ok(prepared)
     }

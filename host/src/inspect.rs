@@ -147,7 +147,10 @@ pub(crate) fn inspect_named(origin: &str, bytes: &[u8]) -> Result<Inspection> {
         many => {
             return Err(Error::CorruptManifest {
                 origin: origin(),
-                reason: format!("found {} `{MANIFEST_SECTION}` sections, expected one", many.len()),
+                reason: format!(
+                    "found {} `{MANIFEST_SECTION}` sections, expected one",
+                    many.len()
+                ),
             });
         }
     };

@@ -32,24 +32,24 @@ impl Prepared {
     /// Validates before compiling, then compiles and links. Blocking: call off the runtime.
     pub(crate) fn compile(host: Host, origin: &str, bytes: &[u8]) -> Result<Self> {
         let inspection = inspect_named(origin, bytes)?;
-        let component = Component::from_binary(&host.inner.engine, bytes).map_err(|err| {
-            Error::Compile {
+        let component =
+            Component::from_binary(&host.inner.engine, bytes).map_err(|err| Error::Compile {
                 origin: origin.to_owned(),
                 reason: format!("{err:#}"),
-            }
-        })?;
-        let instance_pre =
-            host.inner
-                .linker
-                .instantiate_pre(&component)
-                .map_err(|err| Error::Link {
-                    origin: origin.to_owned(),
-                    reason: format!("{err:#}"),
-                })?;
-        let pre = bindings::ComponentPre::new(instance_pre).map_err(|err| Error::MissingExport {
-            origin: origin.to_owned(),
-            problem: format!("its exports do not match the contract: {err:#}"),
-        })?;
+            })?;
+        let instance_pre = host
+            .inner
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|err| Error::Link {
+                origin: origin.to_owned(),
+                reason: format!("{err:#}"),
+            })?;
+        let pre =
+            bindings::ComponentPre::new(instance_pre).map_err(|err| Error::MissingExport {
+                origin: origin.to_owned(),
+                problem: format!("its exports do not match the contract: {err:#}"),
+            })?;
         let manifest = Arc::new(inspection.manifest.clone());
         let label = format!("{}@{}", manifest.name(), manifest.version()).into();
         Ok(Self {

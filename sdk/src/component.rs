@@ -28,13 +28,17 @@ pub trait Component: Sized + 'static {
     /// logged by the host.
     fn on_message(&mut self, message: Message) -> Result<()> {
         let _ = message;
-        Err(Error::unsupported("this component does not handle messages"))
+        Err(Error::unsupported(
+            "this component does not handle messages",
+        ))
     }
 
     /// Handles a request and returns the reply.
     fn on_request(&mut self, request: Request) -> Result<Payload> {
         let _ = request;
-        Err(Error::unsupported("this component does not handle requests"))
+        Err(Error::unsupported(
+            "this component does not handle requests",
+        ))
     }
 
     /// Reports health; keep it cheap, the host may call it often.

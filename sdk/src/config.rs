@@ -21,7 +21,9 @@ pub struct Config {
 
 impl Config {
     /// Configuration from `(key, value)` pairs; useful in native unit tests of a component.
-    pub fn new<K: Into<String>, V: Into<String>>(entries: impl IntoIterator<Item = (K, V)>) -> Self {
+    pub fn new<K: Into<String>, V: Into<String>>(
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
         Self {
             entries: entries
                 .into_iter()

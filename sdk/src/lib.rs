@@ -81,5 +81,7 @@ pub type Result<T, E = Error> = core::result::Result<T, E>;
 
 /// Everything a component usually needs: `use airssys::prelude::*;`.
 pub mod prelude {
-    pub use crate::{Component, Config, Error, ErrorKind, Health, Message, Payload, Request, Result};
+    pub use crate::{
+        Component, Config, Error, ErrorKind, Health, Message, Payload, Request, Result,
+    };
 }

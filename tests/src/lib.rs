@@ -49,7 +49,9 @@ pub fn guest(crate_dir: &str) -> PathBuf {
 
 /// The binary of `tests/wat/<name>.wat`.
 pub fn wat(name: &str) -> Vec<u8> {
-    let path = workspace_root().join("tests/wat").join(format!("{name}.wat"));
+    let path = workspace_root()
+        .join("tests/wat")
+        .join(format!("{name}.wat"));
     wat::parse_file(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
 }
 

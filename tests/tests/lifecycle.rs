@@ -1,13 +1,14 @@
 //! Running components through the real host: state, configuration, defaults, errors, traps,
 //! serialized calls, and the WASI sandbox with nothing granted.
 
-use airssys_host::{
-    CapabilityKind, ErrorKind, Error, Health, Host, LoadOptions, Payload, Source,
-};
+use airssys_host::{CapabilityKind, Error, ErrorKind, Health, Host, LoadOptions, Payload, Source};
 use airssys_tests::{CapturedLogs, guest};
 use serde_json::{Value, json};
 
-async fn request(handle: &airssys_host::ComponentHandle, body: Value) -> airssys_host::Result<Value> {
+async fn request(
+    handle: &airssys_host::ComponentHandle,
+    body: Value,
+) -> airssys_host::Result<Value> {
     handle.request_json(&body).await
 }
 
@@ -31,14 +32,23 @@ async fn instances_do_not_share_state() {
     let b = host.load(&path).await.unwrap();
     request(&a, json!({ "name": "x" })).await.unwrap();
     request(&a, json!({ "name": "x" })).await.unwrap();
-    assert_eq!(request(&b, json!({ "name": "y" })).await.unwrap()["count"], 1);
+    assert_eq!(
+        request(&b, json!({ "name": "y" })).await.unwrap()["count"],
+        1
+    );
 }
 
 #[tokio::test]
 async fn counter_reads_configuration_and_handles_messages_in_order() {
     let host = Host::new().unwrap();
-    let options = LoadOptions::new().config("start", "10").config("step", "5").config("max", "14");
-    let counter = host.load_with(guest("examples/counter"), options).await.unwrap();
+    let options = LoadOptions::new()
+        .config("start", "10")
+        .config("step", "5")
+        .config("max", "14");
+    let counter = host
+        .load_with(guest("examples/counter"), options)
+        .await
+        .unwrap();
     assert_eq!(counter.health().await.unwrap(), Health::Healthy);
     // Messages are queued ahead of the request, so it sees both.
     counter.send(Payload::text("tick")).await.unwrap();
@@ -57,18 +67,28 @@ async fn counter_reads_configuration_and_handles_messages_in_order() {
 async fn bad_configuration_fails_init_with_the_key_named() {
     let err = Host::new()
         .unwrap()
-        .load_with(guest("examples/counter"), LoadOptions::new().config("start", "ten"))
+        .load_with(
+            guest("examples/counter"),
+            LoadOptions::new().config("start", "ten"),
+        )
         .await
         .unwrap_err();
-    let Error::Init { component, error } = &err else { panic!("{err:?}") };
+    let Error::Init { component, error } = &err else {
+        panic!("{err:?}")
+    };
     assert_eq!(component, "counter@0.1.0");
     assert_eq!(error.kind(), ErrorKind::InvalidInput);
-    assert!(error.message().contains("configuration `start` = `ten`"), "{error}");
+    assert!(
+        error.message().contains("configuration `start` = `ten`"),
+        "{error}"
+    );
 }
 
 #[tokio::test]
 async fn unwritten_handlers_get_defaults() {
-    let minimal = airssys_host::load(guest("tests/fixtures/minimal")).await.unwrap();
+    let minimal = airssys_host::load(guest("tests/fixtures/minimal"))
+        .await
+        .unwrap();
     // Name and version default to the package's.
     assert_eq!(minimal.label(), "minimal@0.3.1");
     assert_eq!(minimal.health().await.unwrap(), Health::Healthy);
@@ -81,47 +101,85 @@ async fn unwritten_handlers_get_defaults() {
 
 #[tokio::test]
 async fn domain_errors_are_values_and_keep_the_instance() {
-    let faults = airssys_host::load(guest("tests/fixtures/faults")).await.unwrap();
-    let err = request(&faults, json!({ "op": "fail", "kind": "not-found", "message": "no user 7" }))
+    let faults = airssys_host::load(guest("tests/fixtures/faults"))
+        .await
+        .unwrap();
+    let err = request(
+        &faults,
+        json!({ "op": "fail", "kind": "not-found", "message": "no user 7" }),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::Guest { component, .. } if component == "faults@0.3.1"),
+        "{err:?}"
+    );
+    assert_eq!(err.guest_error().unwrap().kind(), ErrorKind::NotFound);
+    assert_eq!(
+        err.to_string(),
+        "faults@0.3.1 returned an error: not found: no user 7"
+    );
+    // Invalid JSON is an invalid-input error from the SDK, not a trap.
+    let err = faults
+        .request(Payload::json(&json!({ "op": "nope" })).unwrap())
         .await
         .unwrap_err();
-    assert!(matches!(&err, Error::Guest { component, .. } if component == "faults@0.3.1"), "{err:?}");
-    assert_eq!(err.guest_error().unwrap().kind(), ErrorKind::NotFound);
-    assert_eq!(err.to_string(), "faults@0.3.1 returned an error: not found: no user 7");
-    // Invalid JSON is an invalid-input error from the SDK, not a trap.
-    let err = faults.request(Payload::json(&json!({ "op": "nope" })).unwrap()).await.unwrap_err();
     assert_eq!(err.guest_error().unwrap().kind(), ErrorKind::InvalidInput);
-    assert_eq!(request(&faults, json!({ "op": "calls" })).await.unwrap()["calls"], 3);
+    assert_eq!(
+        request(&faults, json!({ "op": "calls" })).await.unwrap()["calls"],
+        3
+    );
 }
 
 #[tokio::test]
 async fn a_panic_traps_with_its_message_and_the_instance_stops() {
-    let faults = airssys_host::load(guest("tests/fixtures/faults")).await.unwrap();
+    let faults = airssys_host::load(guest("tests/fixtures/faults"))
+        .await
+        .unwrap();
     let err = request(&faults, json!({ "op": "panic", "message": "disk on fire" }))
         .await
         .unwrap_err();
-    let Error::Trap { component, trap } = &err else { panic!("{err:?}") };
+    let Error::Trap { component, trap } = &err else {
+        panic!("{err:?}")
+    };
     assert_eq!(component, "faults@0.3.1");
     let panic = trap.panic.as_ref().expect("the SDK reports the panic");
     assert_eq!(panic.message, "disk on fire");
-    assert!(panic.location.as_deref().unwrap().contains("src/lib.rs"), "{panic:?}");
-    assert!(err.to_string().starts_with("faults@0.3.1 panicked at "), "{err}");
+    assert!(
+        panic.location.as_deref().unwrap().contains("src/lib.rs"),
+        "{panic:?}"
+    );
+    assert!(
+        err.to_string().starts_with("faults@0.3.1 panicked at "),
+        "{err}"
+    );
     assert!(!faults.is_running());
 
     // The trapped instance is never re-entered: later calls say why it stopped.
-    let err = request(&faults, json!({ "op": "calls" })).await.unwrap_err();
-    let Error::Stopped { reason, .. } = &err else { panic!("{err:?}") };
+    let err = request(&faults, json!({ "op": "calls" }))
+        .await
+        .unwrap_err();
+    let Error::Stopped { reason, .. } = &err else {
+        panic!("{err:?}")
+    };
     assert!(reason.contains("disk on fire"), "{reason}");
     assert!(matches!(faults.health().await, Err(Error::Stopped { .. })));
-    assert!(matches!(faults.send(Payload::text("x")).await, Err(Error::Stopped { .. })));
+    assert!(matches!(
+        faults.send(Payload::text("x")).await,
+        Err(Error::Stopped { .. })
+    ));
     faults.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn a_panicking_message_stops_the_instance_and_queued_calls_are_answered() {
-    let faults = airssys_host::load(guest("tests/fixtures/faults")).await.unwrap();
+    let faults = airssys_host::load(guest("tests/fixtures/faults"))
+        .await
+        .unwrap();
     faults.send(Payload::text("panic")).await.unwrap();
-    let err = request(&faults, json!({ "op": "calls" })).await.unwrap_err();
+    let err = request(&faults, json!({ "op": "calls" }))
+        .await
+        .unwrap_err();
     assert!(
         matches!(&err, Error::Stopped { reason, .. } if reason.contains("message asked for a panic")),
         "{err:?}"
@@ -132,11 +190,25 @@ async fn a_panicking_message_stops_the_instance_and_queued_calls_are_answered() 
 async fn init_errors_and_panics_are_reported() {
     let host = Host::new().unwrap();
     let path = guest("tests/fixtures/faults");
-    let err = host.load_with(&path, LoadOptions::new().config("init", "fail")).await.unwrap_err();
-    assert_eq!(err.to_string(), "faults@0.3.1 failed to initialise: invalid input: init was told to fail");
-    let err = host.load_with(&path, LoadOptions::new().config("init", "panic")).await.unwrap_err();
-    let Error::Trap { trap, .. } = &err else { panic!("{err:?}") };
-    assert_eq!(trap.panic.as_ref().unwrap().message, "init was told to panic");
+    let err = host
+        .load_with(&path, LoadOptions::new().config("init", "fail"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "faults@0.3.1 failed to initialise: invalid input: init was told to fail"
+    );
+    let err = host
+        .load_with(&path, LoadOptions::new().config("init", "panic"))
+        .await
+        .unwrap_err();
+    let Error::Trap { trap, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        trap.panic.as_ref().unwrap().message,
+        "init was told to panic"
+    );
     // The host is unaffected.
     assert!(host.load(&path).await.is_ok());
 }
@@ -177,7 +249,9 @@ async fn many_instances_run_side_by_side() {
 
 #[tokio::test]
 async fn payloads_keep_their_content_type_and_bytes() {
-    let faults = airssys_host::load(guest("tests/fixtures/faults")).await.unwrap();
+    let faults = airssys_host::load(guest("tests/fixtures/faults"))
+        .await
+        .unwrap();
     let reply = faults
         .request(Payload::new("image/png", vec![0u8, 159, 146, 150]))
         .await
@@ -193,7 +267,10 @@ async fn payloads_keep_their_content_type_and_bytes() {
 async fn host_interface_gives_config_identity_and_time() {
     let faults = Host::new()
         .unwrap()
-        .load_with(guest("tests/fixtures/faults"), LoadOptions::new().config("region", "eu"))
+        .load_with(
+            guest("tests/fixtures/faults"),
+            LoadOptions::new().config("region", "eu"),
+        )
         .await
         .unwrap();
     let reply = request(&faults, json!({ "op": "echo" })).await.unwrap();
@@ -208,7 +285,9 @@ async fn host_interface_gives_config_identity_and_time() {
 
 #[tokio::test]
 async fn manifest_declares_capabilities() {
-    let faults = airssys_host::load(guest("tests/fixtures/faults")).await.unwrap();
+    let faults = airssys_host::load(guest("tests/fixtures/faults"))
+        .await
+        .unwrap();
     let caps = faults.manifest().capabilities();
     assert_eq!(caps.get(CapabilityKind::FsRead), ["/data/**"]);
     assert_eq!(caps.get(CapabilityKind::Net), ["api.example.com:443"]);
@@ -221,21 +300,35 @@ async fn wasi_grants_nothing() {
     // A real listener, so a refusal comes from the sandbox and not from a closed port.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let faults = airssys_host::load(guest("tests/fixtures/faults")).await.unwrap();
-    let reply = request(&faults, json!({ "op": "probe", "port": port })).await.unwrap();
+    let faults = airssys_host::load(guest("tests/fixtures/faults"))
+        .await
+        .unwrap();
+    let reply = request(&faults, json!({ "op": "probe", "port": port }))
+        .await
+        .unwrap();
     assert_eq!(reply["env"], 0, "{reply}");
     assert_ne!(reply["fs"], "allowed", "{reply}");
     assert_ne!(reply["net"], "allowed", "{reply}");
     listener.set_nonblocking(true).unwrap();
-    assert!(listener.accept().is_err(), "the guest must not have connected");
+    assert!(
+        listener.accept().is_err(),
+        "the guest must not have connected"
+    );
 }
 
 #[tokio::test]
 async fn guest_output_and_logs_reach_the_host_log_tagged() {
     let logs = CapturedLogs::default();
     let _guard = logs.install();
-    let faults = airssys_host::load(Source::File(guest("tests/fixtures/faults"))).await.unwrap();
-    request(&faults, json!({ "op": "print", "text": "hello from the guest" })).await.unwrap();
+    let faults = airssys_host::load(Source::File(guest("tests/fixtures/faults")))
+        .await
+        .unwrap();
+    request(
+        &faults,
+        json!({ "op": "print", "text": "hello from the guest" }),
+    )
+    .await
+    .unwrap();
     let text = logs.text();
     let line = |needle: &str| {
         text.lines()
@@ -244,11 +337,17 @@ async fn guest_output_and_logs_reach_the_host_log_tagged() {
             .to_owned()
     };
     let stdout = line("stream=\"stdout\"");
-    assert!(stdout.contains("hello from the guest") && stdout.contains("component=faults@0.3.1"), "{stdout}");
+    assert!(
+        stdout.contains("hello from the guest") && stdout.contains("component=faults@0.3.1"),
+        "{stdout}"
+    );
     let stderr = line("stream=\"stderr\"");
     assert!(stderr.contains("err: hello from the guest"), "{stderr}");
     let log = line("WARN");
-    assert!(log.contains("airssys::guest") && log.contains("source=\"faults\""), "{log}");
+    assert!(
+        log.contains("airssys::guest") && log.contains("source=\"faults\""),
+        "{log}"
+    );
 }
 
 #[tokio::test]

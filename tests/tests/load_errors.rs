@@ -15,9 +15,15 @@ async fn load_bytes(label: &str, bytes: impl Into<Vec<u8>>) -> Error {
 #[tokio::test]
 async fn text_is_not_wasm() {
     let err = load_bytes("notes.txt", "hello world").await;
-    assert!(matches!(err, Error::NotWasm { ref origin } if origin == "notes.txt"), "{err:?}");
+    assert!(
+        matches!(err, Error::NotWasm { ref origin } if origin == "notes.txt"),
+        "{err:?}"
+    );
     let msg = err.to_string();
-    assert!(msg.contains("notes.txt is not a WebAssembly binary"), "{msg}");
+    assert!(
+        msg.contains("notes.txt is not a WebAssembly binary"),
+        "{msg}"
+    );
     assert!(msg.contains("wasm32-wasip2"), "{msg}");
 }
 
@@ -33,7 +39,10 @@ async fn core_module_is_refused_with_the_fix() {
     let err = load_bytes("module.wasm", wat("core_module")).await;
     assert!(matches!(err, Error::CoreModule { .. }), "{err:?}");
     let msg = err.to_string();
-    assert!(msg.contains("is a core WebAssembly module, not a component"), "{msg}");
+    assert!(
+        msg.contains("is a core WebAssembly module, not a component"),
+        "{msg}"
+    );
     assert!(msg.contains("--target wasm32-wasip2"), "{msg}");
 }
 
@@ -42,10 +51,17 @@ async fn truncated_component_is_malformed() {
     let bytes = std::fs::read(guest("examples/hello")).unwrap();
     let err = load_bytes("half.wasm", &bytes[..bytes.len() / 2]).await;
     assert!(matches!(err, Error::Malformed { .. }), "{err:?}");
-    assert!(err.to_string().starts_with("half.wasm is not a valid WebAssembly component"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("half.wasm is not a valid WebAssembly component"),
+        "{err}"
+    );
 
     let err = load_bytes("header.wasm", &b"\0asm\x0d\0"[..]).await;
-    assert!(matches!(err, Error::Malformed { ref reason, .. } if reason.contains("truncated")), "{err:?}");
+    assert!(
+        matches!(err, Error::Malformed { ref reason, .. } if reason.contains("truncated")),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -72,29 +88,45 @@ async fn component_of_another_world_lists_its_exports() {
 #[tokio::test]
 async fn other_contract_version_is_named() {
     let err = load_bytes("future.wasm", wat("other_version")).await;
-    assert!(matches!(err, Error::ContractVersion { ref found, .. } if found == "2.0.0"), "{err:?}");
-    assert!(err.to_string().contains("built for airssys:core@2.0.0"), "{err}");
+    assert!(
+        matches!(err, Error::ContractVersion { ref found, .. } if found == "2.0.0"),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("built for airssys:core@2.0.0"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn missing_export_is_named() {
     let err = load_bytes("partial.wasm", wat("missing_export")).await;
     assert!(matches!(err, Error::MissingExport { .. }), "{err:?}");
-    assert!(err.to_string().contains("the function `health` is missing"), "{err}");
+    assert!(
+        err.to_string().contains("the function `health` is missing"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn wrong_signatures_are_refused_before_running() {
     let err = load_bytes("wrong.wasm", wat("wrong_signature")).await;
     assert!(matches!(err, Error::MissingExport { .. }), "{err:?}");
-    assert!(err.to_string().contains("do not match the contract"), "{err}");
+    assert!(
+        err.to_string().contains("do not match the contract"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn missing_manifest_is_named() {
     let err = load_bytes("anon.wasm", wat("no_manifest")).await;
     assert!(matches!(err, Error::MissingManifest { .. }), "{err:?}");
-    assert!(err.to_string().contains("custom section `airssys:manifest`"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("custom section `airssys:manifest`"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -121,7 +153,11 @@ async fn oversize_component_is_refused_before_reading() {
     let path = guest("examples/hello");
     let err = host.load(&path).await.unwrap_err();
     match &err {
-        Error::TooLarge { origin, limit, size } => {
+        Error::TooLarge {
+            origin,
+            limit,
+            size,
+        } => {
             assert_eq!(*limit, 4096);
             assert!(*size > 4096);
             assert!(origin.ends_with("hello.wasm"), "{origin}");
@@ -133,9 +169,14 @@ async fn oversize_component_is_refused_before_reading() {
 
 #[tokio::test]
 async fn missing_file_names_the_path() {
-    let err = airssys_host::load("/no/such/dir/greeter.wasm").await.unwrap_err();
+    let err = airssys_host::load("/no/such/dir/greeter.wasm")
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Io { .. }), "{err:?}");
-    assert!(err.to_string().contains("/no/such/dir/greeter.wasm"), "{err}");
+    assert!(
+        err.to_string().contains("/no/such/dir/greeter.wasm"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -38,7 +38,10 @@ pub fn assert_fails_with(out: &Output, needles: &[&str]) {
         "expected exit code 1; stderr:\n{err}"
     );
     // Component log lines may come first; the error is reported on its own line.
-    assert!(err.lines().any(|l| l.starts_with("error: ")), "stderr:\n{err}");
+    assert!(
+        err.lines().any(|l| l.starts_with("error: ")),
+        "stderr:\n{err}"
+    );
     for needle in needles {
         assert!(err.contains(needle), "stderr lacks {needle:?}:\n{err}");
     }

@@ -66,7 +66,9 @@ impl Component for Counter {
 
     fn health(&self) -> Health {
         match self.max {
-            Some(max) if self.value > max => Health::Degraded(format!("value {} is above {max}", self.value)),
+            Some(max) if self.value > max => {
+                Health::Degraded(format!("value {} is above {max}", self.value))
+            }
             _ => Health::Healthy,
         }
     }
@@ -78,10 +80,9 @@ impl Component for Counter {
 
 impl Counter {
     fn add(&mut self, by: i64) -> Result<()> {
-        self.value = self
-            .value
-            .checked_add(by)
-            .ok_or_else(|| Error::invalid_input(format!("adding {by} to {} overflows", self.value)))?;
+        self.value = self.value.checked_add(by).ok_or_else(|| {
+            Error::invalid_input(format!("adding {by} to {} overflows", self.value))
+        })?;
         Ok(())
     }
 }

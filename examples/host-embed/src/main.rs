@@ -45,7 +45,12 @@ async fn main() -> anyhow::Result<()> {
 
     for name in ["Ada", "Grace"] {
         let reply: Greeting = greeter.request_json(&Greet { name }).await?;
-        println!("{} -> {} (greeting #{})", greeter.label(), reply.text, reply.count);
+        println!(
+            "{} -> {} (greeting #{})",
+            greeter.label(),
+            reply.text,
+            reply.count
+        );
     }
 
     counter.send(Payload::json(&"tick")?).await?;

@@ -76,6 +76,22 @@ fn new_then_build_yields_a_component() {
     let wasm = build(&dir);
     assert_eq!(wasm.file_name().unwrap(), "demo_app.wasm");
     assert_is_component(&wasm);
+
+    // The rendered component runs as is and answers its documented request.
+    let wasm = wasm.to_str().unwrap();
+    let out = airssys(&dir, &["run", wasm, "--request", r#"{"word": "apple"}"#]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let reply: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        reply,
+        serde_json::json!({ "word": "apple", "count": 1, "distinct": 1 })
+    );
+    let out = airssys(&dir, &["inspect", wasm]);
+    assert!(
+        stdout(&out).starts_with("demo-app 0.1.0\n"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]

@@ -210,13 +210,19 @@ fn check_path(pattern: &str, wildcards: bool) -> Result<(), String> {
         ));
     }
     if pattern == "/" {
-        return Ok(());
+        return if wildcards {
+            Ok(())
+        } else {
+            Err("`/` is a directory, not a command".into())
+        };
     }
     if pattern.ends_with('/') {
-        return Err(format!(
-            "remove the trailing `/`; use `{}/**` to cover everything below it",
-            pattern.trim_end_matches('/')
-        ));
+        let trimmed = pattern.trim_end_matches('/');
+        return Err(if wildcards {
+            format!("remove the trailing `/`; use `{trimmed}/**` to cover everything below it")
+        } else {
+            format!("remove the trailing `/` (`{trimmed}`)")
+        });
     }
     for segment in pattern[1..].split('/') {
         match segment {
@@ -250,12 +256,11 @@ fn check_net(pattern: &str) -> Result<(), String> {
             "write `host:port` without a scheme or path (e.g. `api.example.com:443`)".into(),
         );
     }
+    if !pattern.starts_with('[') && pattern.matches(':').count() > 1 {
+        return Err("write an IPv6 literal in brackets, followed by the port: `[::1]:8080`".into());
+    }
     let (host, port) = match pattern.rsplit_once(':') {
-        Some((host, port))
-            if !host.is_empty() && (!host.contains(':') || host.starts_with('[')) =>
-        {
-            (host, port)
-        }
+        Some((host, port)) if !host.is_empty() && !port.ends_with(']') => (host, port),
         _ => {
             return Err(format!(
                 "add a port: `{pattern}:443`, or `{pattern}:*` for any port"
@@ -263,9 +268,14 @@ fn check_net(pattern: &str) -> Result<(), String> {
         }
     };
     if port != "*" {
+        let digits = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
         match port.parse::<u16>() {
-            Ok(p) if p > 0 => {}
-            _ => return Err(format!("the port `{port}` must be 1-65535 or `*`")),
+            Ok(p) if digits && p > 0 && !port.starts_with('0') => {}
+            _ => {
+                return Err(format!(
+                    "the port `{port}` must be 1-65535 (no sign or leading zero) or `*`"
+                ));
+            }
         }
     }
     if let Some(inner) = host.strip_prefix('[') {
@@ -281,6 +291,11 @@ fn check_net(pattern: &str) -> Result<(), String> {
         return Ok(());
     }
     let name = host.strip_prefix("*.").unwrap_or(host);
+    if name.parse::<Ipv4Addr>().is_ok() {
+        return Err(
+            "`*.` covers sub-domains of a name, not IP addresses; grant the address itself".into(),
+        );
+    }
     if name.contains('*') {
         return Err(
             "`*` may only stand alone or as the whole first label (`*.example.com`)".into(),
@@ -294,6 +309,20 @@ fn check_net(pattern: &str) -> Result<(), String> {
     }
     if name.len() > 253 {
         return Err("the host name is longer than 253 bytes".into());
+    }
+    if name
+        .rsplit('.')
+        .next()
+        .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(format!(
+            "`{name}` is neither an IPv4 address nor a host name (its last label is numeric)"
+        ));
+    }
+    if host.starts_with("*.") && !name.contains('.') {
+        return Err(format!(
+            "`*.{name}` would cover a whole top-level domain; name a domain such as `*.example.com`"
+        ));
     }
     for label in name.split('.') {
         let ok = !label.is_empty()
@@ -366,6 +395,11 @@ fn check_process(pattern: &str) -> Result<(), String> {
         if *arg == "**" && i + 1 != args.len() {
             return Err("`**` matches the remaining arguments, so it must come last".into());
         }
+        if arg.contains('*') && *arg != "*" && *arg != "**" {
+            return Err(format!(
+                "`{arg}`: `*` (one argument) and `**` (the rest) must be whole arguments"
+            ));
+        }
     }
     Ok(())
 }
@@ -414,6 +448,17 @@ mod tests {
         assert!(reason(CapabilityKind::Net, "api*.x.com:1").contains("first label"));
         assert!(reason(CapabilityKind::Net, "API.x.com:1").contains("lowercase"));
         assert!(reason(CapabilityKind::Net, "[::1:80").contains("`]`"));
+        assert!(reason(CapabilityKind::Net, "::1:80").contains("in brackets"));
+        assert!(reason(CapabilityKind::Net, "[::1]").contains("add a port"));
+        for bad_port in ["x.com:+443", "x.com:0443", "x.com:", "x.com:65536"] {
+            assert!(
+                reason(CapabilityKind::Net, bad_port).contains("1-65535"),
+                "{bad_port}"
+            );
+        }
+        assert!(reason(CapabilityKind::Net, "1.2.3:80").contains("numeric"));
+        assert!(reason(CapabilityKind::Net, "*.1.2.3.4:80").contains("not IP addresses"));
+        assert!(reason(CapabilityKind::Net, "*.com:1").contains("top-level domain"));
     }
 
     #[test]
@@ -434,6 +479,9 @@ mod tests {
         assert!(reason(CapabilityKind::Process, "bin/git").contains("absolute path"));
         assert!(reason(CapabilityKind::Process, "git ** x").contains("last"));
         assert!(reason(CapabilityKind::Process, "/usr/*/git").contains("wildcards"));
+        assert!(reason(CapabilityKind::Process, "/").contains("not a command"));
+        assert!(!reason(CapabilityKind::Process, "/usr/bin/").contains("**"));
+        assert!(reason(CapabilityKind::Process, "convert *.png").contains("whole arguments"));
     }
 
     #[test]

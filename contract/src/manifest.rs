@@ -34,8 +34,10 @@ pub enum ManifestError {
 }
 
 /// Identity and declared capabilities of a component, embedded by `#[airssys::component]`.
+///
+/// Unknown fields are ignored, so a manifest from a newer SDK of the same contract version
+/// still loads; the contract version decides compatibility.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Manifest {
     name: String,
     version: semver::Version,

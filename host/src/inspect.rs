@@ -110,10 +110,8 @@ pub(crate) fn inspect_named(origin: &str, bytes: &[u8]) -> Result<Inspection> {
             },
         });
     }
-    let item = types
-        .component_item_for_export(&lifecycle)
-        .expect("validated export has a type");
-    let ComponentEntityType::Instance(instance) = item.ty else {
+    let item = types.component_item_for_export(&lifecycle);
+    let Some(ComponentEntityType::Instance(instance)) = item.map(|item| item.ty) else {
         return Err(Error::MissingExport {
             origin: origin(),
             problem: format!("`{lifecycle}` is not an instance"),
@@ -223,5 +221,20 @@ impl<'a> Sections<'a> {
             }
         }
         Ok(sections)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The version the host checks must be the one `wit/` declares.
+    #[test]
+    fn contract_version_matches_the_wit_package() {
+        let wit = include_str!("../../wit/types.wit");
+        assert!(
+            wit.contains(&format!("package airssys:core@{CONTRACT_VERSION};")),
+            "wit/types.wit and CONTRACT_VERSION disagree"
+        );
     }
 }

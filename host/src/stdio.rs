@@ -78,7 +78,7 @@ impl LineLog {
             return;
         }
         let text = String::from_utf8_lossy(&self.line);
-        let text = text.trim_end_matches(['\n', '\r']);
+        let text = crate::state::escape_controls(text.trim_end_matches(['\n', '\r']));
         tracing::info!(
             target: "airssys::guest",
             component = %self.out.component,

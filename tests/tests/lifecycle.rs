@@ -1,7 +1,10 @@
 //! Running components through the real host: state, configuration, defaults, errors, traps,
 //! serialized calls, and the WASI sandbox with nothing granted.
 
-use airssys_host::{CapabilityKind, Error, ErrorKind, Health, Host, LoadOptions, Payload, Source};
+use airssys_host::{
+    CapabilityKind, ComponentHandle, Error, ErrorKind, Health, Host, LoadOptions, Payload, Source,
+    Supervision, TrapKind,
+};
 use airssys_tests::{CapturedLogs, guest};
 use serde_json::{Value, json};
 
@@ -131,11 +134,21 @@ async fn domain_errors_are_values_and_keep_the_instance() {
     );
 }
 
+/// The faults fixture under `Supervision::Stop`, so a trap ends it.
+async fn faults_that_stop() -> ComponentHandle {
+    Host::new()
+        .unwrap()
+        .load_with(
+            guest("tests/fixtures/faults"),
+            LoadOptions::new().supervision(Supervision::Stop),
+        )
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_panic_traps_with_its_message_and_the_instance_stops() {
-    let faults = airssys_host::load(guest("tests/fixtures/faults"))
-        .await
-        .unwrap();
+    let faults = faults_that_stop().await;
     let err = request(&faults, json!({ "op": "panic", "message": "disk on fire" }))
         .await
         .unwrap_err();
@@ -143,7 +156,9 @@ async fn a_panic_traps_with_its_message_and_the_instance_stops() {
         panic!("{err:?}")
     };
     assert_eq!(component, "faults@0.3.1");
-    let panic = trap.panic.as_ref().expect("the SDK reports the panic");
+    let TrapKind::Panic(panic) = &trap.kind else {
+        panic!("{trap:?}")
+    };
     assert_eq!(panic.message, "disk on fire");
     assert!(
         panic.location.as_deref().unwrap().contains("src/lib.rs"),
@@ -173,9 +188,7 @@ async fn a_panic_traps_with_its_message_and_the_instance_stops() {
 
 #[tokio::test]
 async fn a_panicking_message_stops_the_instance_and_queued_calls_are_answered() {
-    let faults = airssys_host::load(guest("tests/fixtures/faults"))
-        .await
-        .unwrap();
+    let faults = faults_that_stop().await;
     faults.send(Payload::text("panic")).await.unwrap();
     let err = request(&faults, json!({ "op": "calls" }))
         .await
@@ -205,9 +218,9 @@ async fn init_errors_and_panics_are_reported() {
     let Error::Trap { trap, .. } = &err else {
         panic!("{err:?}")
     };
-    assert_eq!(
-        trap.panic.as_ref().unwrap().message,
-        "init was told to panic"
+    assert!(
+        matches!(&trap.kind, TrapKind::Panic(p) if p.message == "init was told to panic"),
+        "{trap:?}"
     );
     // The host is unaffected.
     assert!(host.load(&path).await.is_ok());

@@ -1,17 +1,22 @@
 //! One task per instance: it owns the `Store` and serves calls from its mailbox one at a
-//! time, so guest state needs no locks and calls to one instance never interleave.
+//! time, so guest state needs no locks and calls to one instance never interleave. After a
+//! trap it applies the supervision policy: restart a fresh instance, stop, or escalate.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use airssys_contract::{Health, Payload};
 use tokio::sync::{mpsc, oneshot};
 use wasmtime::Store;
 
 use crate::bindings::{self, wit};
-use crate::handle::Status;
-use crate::prepared::{from_wit_error, trap_error};
+use crate::handle::Shared;
+use crate::prepared::{Prepared, StartSpec, from_wit_error};
+use crate::sandbox;
 use crate::state::InstanceState;
-use crate::{Error, Result};
+use crate::{Error, Event, EventKind, Pending, Result, Supervision, Trap};
 
 /// A call waiting in an instance's mailbox.
 pub(crate) enum Call {
@@ -21,86 +26,209 @@ pub(crate) enum Call {
     Shutdown(oneshot::Sender<Result<()>>),
 }
 
+/// A live instance: its store and its exports.
+pub(crate) struct Instance {
+    pub(crate) store: Store<InstanceState>,
+    pub(crate) bindings: bindings::Component,
+    pub(crate) fuel_metering: bool,
+}
+
 pub(crate) struct Actor {
-    store: Store<InstanceState>,
-    instance: bindings::Component,
+    prepared: Prepared,
+    spec: StartSpec,
+    supervision: Supervision,
+    instance: Instance,
     label: Arc<str>,
+    /// When each restart still inside the policy's window happened.
+    restarts: VecDeque<Instant>,
+    /// Messages kept during a restart under `Pending::Fail`, delivered first afterwards.
+    replay: VecDeque<Payload>,
 }
 
 impl Actor {
     pub(crate) fn new(
-        store: Store<InstanceState>,
-        instance: bindings::Component,
-        label: Arc<str>,
+        prepared: Prepared,
+        spec: StartSpec,
+        supervision: Supervision,
+        instance: Instance,
     ) -> Self {
         Self {
-            store,
+            label: prepared.label().clone(),
+            prepared,
+            spec,
+            supervision,
             instance,
-            label,
+            restarts: VecDeque::new(),
+            replay: VecDeque::new(),
         }
     }
 
-    /// Serves calls until shutdown, a trap, or every handle is dropped; then tells whoever
-    /// is still waiting why the instance stopped.
-    pub(crate) async fn run(mut self, mut mailbox: mpsc::Receiver<Call>, status: Arc<Status>) {
+    pub(crate) fn spec(&self) -> &StartSpec {
+        &self.spec
+    }
+
+    pub(crate) fn prepared(&self) -> &Prepared {
+        &self.prepared
+    }
+
+    /// Serves calls until shutdown, the policy gives up after a trap, or every handle is
+    /// dropped; then answers whoever is still waiting with why the instance stopped.
+    pub(crate) async fn run(mut self, mut mailbox: mpsc::Receiver<Call>, shared: Arc<Shared>) {
+        self.emit(EventKind::Started);
         let reason = loop {
-            let Some(call) = mailbox.recv().await else {
-                // Every handle is gone: shut down cleanly.
-                let _ = self.shutdown().await;
-                break "every handle was dropped".to_owned();
-            };
-            match call {
-                Call::Request(payload, reply) => {
-                    let result = self.request(payload).await;
-                    let trapped = trap_reason(&result);
-                    let _ = reply.send(result);
-                    if let Some(reason) = trapped {
-                        break reason;
+            let call = match self.replay.pop_front() {
+                Some(payload) => Call::Message(payload),
+                None => match mailbox.recv().await {
+                    Some(call) => call,
+                    None => {
+                        let _ = self.shutdown().await;
+                        break "every handle was dropped".to_owned();
                     }
+                },
+            };
+            let trap = match call {
+                Call::Request(payload, reply) => {
+                    shared.requests.fetch_add(1, Ordering::Relaxed);
+                    let result = self.request(payload).await;
+                    let trap = trap_of(&result);
+                    let _ = reply.send(result);
+                    trap
                 }
                 Call::Message(payload) => {
+                    shared.messages.fetch_add(1, Ordering::Relaxed);
                     let result = self.message(payload).await;
-                    let trapped = trap_reason(&result);
-                    if let Err(err) = result {
+                    let trap = trap_of(&result);
+                    if let (Err(err), None) = (&result, &trap) {
                         tracing::warn!(target: "airssys::host", component = %self.label, "message failed: {err}");
                     }
-                    if let Some(reason) = trapped {
-                        break reason;
-                    }
+                    trap
                 }
                 Call::Health(reply) => {
                     let result = self.health().await;
-                    let trapped = trap_reason(&result);
+                    let trap = trap_of(&result);
                     let _ = reply.send(result);
-                    if let Some(reason) = trapped {
-                        break reason;
-                    }
+                    trap
                 }
                 Call::Shutdown(reply) => {
                     let result = self.shutdown().await;
                     let _ = reply.send(result);
                     break "it was shut down".to_owned();
                 }
+            };
+            if let Some(trap) = trap
+                && let Some(reason) = self.recover(trap, &mut mailbox, &shared).await
+            {
+                break reason;
             }
         };
         tracing::debug!(target: "airssys::host", component = %self.label, %reason, "instance stopped");
-        status.stop(reason.clone());
+        shared.stop(reason.clone());
+        self.emit(EventKind::Stopped {
+            reason: reason.clone(),
+        });
         // Refuse new calls, then answer every call already queued: none is dropped silently.
         mailbox.close();
+        let stopped = || Error::Stopped {
+            component: self.label.to_string(),
+            reason: reason.clone(),
+        };
+        let undelivered = self.replay.len();
         while let Some(call) = mailbox.recv().await {
-            let stopped = || Error::Stopped {
-                component: self.label.to_string(),
-                reason: reason.clone(),
-            };
             match call {
                 Call::Request(_, reply) => drop(reply.send(Err(stopped()))),
                 Call::Health(reply) => drop(reply.send(Err(stopped()))),
                 Call::Shutdown(reply) => drop(reply.send(Ok(()))),
-                Call::Message(_) => tracing::warn!(
-                    target: "airssys::host",
-                    component = %self.label,
-                    "message not delivered: the instance stopped ({reason})"
-                ),
+                Call::Message(_) => warn_undelivered(&self.label, &reason, 1),
+            }
+        }
+        if undelivered > 0 {
+            warn_undelivered(&self.label, &reason, undelivered);
+        }
+    }
+
+    /// Applies the supervision policy after `trap`. `None` means a fresh instance now
+    /// serves; `Some(reason)` means the instance stops for good.
+    async fn recover(
+        &mut self,
+        mut trap: Trap,
+        mailbox: &mut mpsc::Receiver<Call>,
+        shared: &Shared,
+    ) -> Option<String> {
+        loop {
+            shared.traps.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(target: "airssys::host", component = %self.label, "instance {trap}");
+            self.emit(EventKind::Trapped(trap.clone()));
+            let policy = match &self.supervision {
+                Supervision::Stop => return Some(trap.to_string()),
+                Supervision::Escalate => {
+                    self.emit(EventKind::Escalated(trap.clone()));
+                    return Some(format!("{trap}; escalated to the embedder"));
+                }
+                Supervision::Restart(policy) => policy.clone(),
+            };
+            let now = Instant::now();
+            while self
+                .restarts
+                .front()
+                .is_some_and(|at| now.duration_since(*at) > policy.window)
+            {
+                self.restarts.pop_front();
+            }
+            if self.restarts.len() >= policy.max_restarts as usize {
+                return Some(format!(
+                    "restart limit reached: {} restarts within {:?}; last: {trap}",
+                    self.restarts.len(),
+                    policy.window
+                ));
+            }
+            let backoff = policy.backoff_for(self.restarts.len() as u32);
+            self.restarts.push_back(now);
+            if !self.wait_out(backoff, policy.pending, mailbox).await {
+                return Some("it was shut down while restarting".to_owned());
+            }
+            match self.prepared.instantiate(&self.spec).await {
+                Ok(instance) => {
+                    self.instance = instance;
+                    let restarts = shared.restarts.fetch_add(1, Ordering::Relaxed) + 1;
+                    self.emit(EventKind::Restarted { restarts });
+                    return None;
+                }
+                Err(Error::Trap { trap: again, .. }) => trap = again,
+                Err(other) => return Some(format!("restart failed: {other}")),
+            }
+        }
+    }
+
+    /// Sleeps through the backoff. Under `Pending::Fail`, answers requests and health checks
+    /// meanwhile and keeps messages for the fresh instance. False when shutdown was asked.
+    async fn wait_out(
+        &mut self,
+        backoff: std::time::Duration,
+        pending: Pending,
+        mailbox: &mut mpsc::Receiver<Call>,
+    ) -> bool {
+        let sleep = tokio::time::sleep(backoff);
+        if pending == Pending::Wait {
+            sleep.await;
+            return true;
+        }
+        tokio::pin!(sleep);
+        let restarting = || Error::Restarting {
+            component: self.label.to_string(),
+        };
+        loop {
+            tokio::select! {
+                () = &mut sleep => return true,
+                call = mailbox.recv() => match call {
+                    None => return true,
+                    Some(Call::Request(_, reply)) => drop(reply.send(Err(restarting()))),
+                    Some(Call::Health(reply)) => drop(reply.send(Err(restarting()))),
+                    Some(Call::Message(payload)) => self.replay.push_back(payload),
+                    Some(Call::Shutdown(reply)) => {
+                        let _ = reply.send(Ok(()));
+                        return false;
+                    }
+                },
             }
         }
     }
@@ -111,15 +239,24 @@ impl Actor {
             source: None,
             payload: wit::Payload { content_type, body },
         };
-        let result = self
-            .instance
+        self.arm()?;
+        let inst = &mut self.instance;
+        let result = inst
+            .bindings
             .airssys_core_lifecycle()
-            .call_handle_request(&mut self.store, &request)
+            .call_handle_request(&mut inst.store, &request)
             .await;
-        match self.guest_result(result)? {
-            Ok(reply) => Ok(Payload::new(reply.content_type, reply.body)),
-            Err(error) => Err(error),
+        let reply = self.guest_result(result)??;
+        let limit = self.spec.limits.max_payload;
+        if reply.body.len() > limit {
+            return Err(Error::PayloadTooLarge {
+                component: self.label.to_string(),
+                direction: "reply",
+                size: reply.body.len(),
+                limit,
+            });
         }
+        Ok(Payload::new(reply.content_type, reply.body))
     }
 
     async fn message(&mut self, payload: Payload) -> Result<()> {
@@ -129,19 +266,23 @@ impl Actor {
             topic: None,
             payload: wit::Payload { content_type, body },
         };
-        let result = self
-            .instance
+        self.arm()?;
+        let inst = &mut self.instance;
+        let result = inst
+            .bindings
             .airssys_core_lifecycle()
-            .call_handle_message(&mut self.store, &message)
+            .call_handle_message(&mut inst.store, &message)
             .await;
         self.guest_result(result)?
     }
 
     async fn health(&mut self) -> Result<Health> {
-        let result = self
-            .instance
+        self.arm()?;
+        let inst = &mut self.instance;
+        let result = inst
+            .bindings
             .airssys_core_lifecycle()
-            .call_health(&mut self.store)
+            .call_health(&mut inst.store)
             .await;
         Ok(match self.trap(result)? {
             wit::HealthStatus::Healthy => Health::Healthy,
@@ -151,12 +292,18 @@ impl Actor {
     }
 
     async fn shutdown(&mut self) -> Result<()> {
-        let result = self
-            .instance
+        self.arm()?;
+        let inst = &mut self.instance;
+        let result = inst
+            .bindings
             .airssys_core_lifecycle()
-            .call_shutdown(&mut self.store)
+            .call_shutdown(&mut inst.store)
             .await;
         self.trap(result)
+    }
+
+    fn arm(&mut self) -> Result<()> {
+        sandbox::arm(&mut self.instance.store, self.instance.fuel_metering)
     }
 
     /// Splits a guest call's outcome: the outer error is a trap, the inner a domain error.
@@ -171,14 +318,32 @@ impl Actor {
     }
 
     fn trap<T>(&mut self, result: wasmtime::Result<T>) -> Result<T> {
-        result.map_err(|err| trap_error(&self.label, &mut self.store, err))
+        result.map_err(|err| Error::Trap {
+            component: self.label.to_string(),
+            trap: sandbox::classify(&mut self.instance.store, &err),
+        })
+    }
+
+    fn emit(&self, kind: EventKind) {
+        // No subscriber is fine: events are for whoever listens.
+        let _ = self.prepared.host().inner.events.send(Event {
+            component: self.label.to_string(),
+            kind,
+        });
     }
 }
 
-/// Why the instance must stop after this result, if it trapped.
-fn trap_reason<T>(result: &Result<T>) -> Option<String> {
+fn trap_of<T>(result: &Result<T>) -> Option<Trap> {
     match result {
-        Err(err @ Error::Trap { .. }) => Some(err.to_string()),
+        Err(Error::Trap { trap, .. }) => Some(trap.clone()),
         _ => None,
     }
+}
+
+fn warn_undelivered(label: &str, reason: &str, count: usize) {
+    tracing::warn!(
+        target: "airssys::host",
+        component = %label,
+        "{count} message(s) not delivered: the instance stopped ({reason})"
+    );
 }

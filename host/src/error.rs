@@ -148,6 +148,27 @@ pub enum Error {
         /// What happened.
         trap: Trap,
     },
+    /// A request or reply body is larger than [`Limits::max_payload`](crate::Limits::max_payload).
+    #[error(
+        "{component}: the {direction} body is {size} bytes, over the limit of {limit}; raise it with `Limits::max_payload`"
+    )]
+    PayloadTooLarge {
+        /// `name@version`.
+        component: String,
+        /// `request` or `reply`.
+        direction: &'static str,
+        /// Its size in bytes.
+        size: usize,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The instance is restarting after a trap and its policy fails calls meanwhile
+    /// ([`Pending::Fail`](crate::Pending::Fail)).
+    #[error("{component} is restarting after a trap; try again shortly")]
+    Restarting {
+        /// `name@version`.
+        component: String,
+    },
     /// The instance is no longer running: it was shut down or trapped earlier.
     #[error("{component} is not running ({reason}); load it again to get a fresh instance")]
     Stopped {
@@ -176,13 +197,33 @@ impl Error {
     }
 }
 
-/// Why an instance trapped.
+/// Why an instance trapped, classified so embedders can react to each cause.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trap {
-    /// The panic message and location, when the guest panicked through the SDK's hook.
-    pub panic: Option<GuestPanic>,
+    /// The cause.
+    pub kind: TrapKind,
     /// The trap as wasmtime reports it, with the wasm backtrace when available.
     pub detail: String,
+}
+
+/// The cause of a trap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TrapKind {
+    /// The call used up its fuel budget ([`Limits::fuel`](crate::Limits::fuel)).
+    OutOfFuel,
+    /// The call ran past its wall-clock deadline ([`Limits::call_timeout`](crate::Limits::call_timeout)).
+    Deadline(std::time::Duration),
+    /// The guest failed after its memory could not grow past [`Limits::memory`](crate::Limits::memory).
+    MemoryLimit(u64),
+    /// The guest exhausted its wasm stack (e.g. unbounded recursion).
+    StackOverflow,
+    /// The guest panicked; the SDK reported the message before trapping.
+    Panic(GuestPanic),
+    /// The guest executed `unreachable` (e.g. `std::process::abort`).
+    Unreachable,
+    /// Any other trap: out-of-bounds access, division by zero, a failed host call, ...
+    Other,
 }
 
 /// A panic reported by the guest just before it trapped.
@@ -196,13 +237,23 @@ pub struct GuestPanic {
 
 impl std::fmt::Display for Trap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.panic {
-            Some(GuestPanic {
+        match &self.kind {
+            TrapKind::Panic(GuestPanic {
                 message,
                 location: Some(location),
             }) => write!(f, "panicked at {location}: {message}"),
-            Some(GuestPanic { message, .. }) => write!(f, "panicked: {message}"),
-            None => write!(f, "trapped: {}", self.detail),
+            TrapKind::Panic(GuestPanic { message, .. }) => write!(f, "panicked: {message}"),
+            TrapKind::OutOfFuel => f.write_str("ran out of fuel"),
+            TrapKind::Deadline(timeout) => write!(f, "exceeded its {timeout:?} call deadline"),
+            TrapKind::MemoryLimit(limit) => {
+                write!(
+                    f,
+                    "trapped after reaching its memory limit of {limit} bytes"
+                )
+            }
+            TrapKind::StackOverflow => f.write_str("overflowed its wasm stack"),
+            TrapKind::Unreachable => f.write_str("trapped: executed `unreachable`"),
+            TrapKind::Other => write!(f, "trapped: {}", self.detail),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The embedder's handle to a running instance.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use airssys_contract::{Health, Manifest, Payload};
@@ -8,6 +9,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::actor::{Actor, Call};
+use crate::sandbox::{MemoryStats, MemoryUsage};
 use crate::{Error, Result};
 
 /// A running component instance: one `Store`, its state kept between calls.
@@ -17,7 +19,7 @@ use crate::{Error, Result};
 /// the instance is shut down.
 ///
 /// ```no_run
-/// # async fn run() -> airssys_host::Result<()> {
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// use airssys_host::Payload;
 /// let greeter = airssys_host::load("greeter.wasm").await?;
 /// let reply = greeter.request(Payload::json(&serde_json::json!({"name": "Ada"}))?).await?;
@@ -30,16 +32,35 @@ use crate::{Error, Result};
 pub struct ComponentHandle {
     mailbox: mpsc::Sender<Call>,
     manifest: Arc<Manifest>,
-    status: Arc<Status>,
+    shared: Arc<Shared>,
+    max_payload: usize,
 }
 
-/// Why an instance stopped, once it has.
+/// Counters of one handle's instances, from [`ComponentHandle::stats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Requests served (whatever their outcome).
+    pub requests: u64,
+    /// Messages handled (whatever their outcome).
+    pub messages: u64,
+    /// Traps, including those during restarts.
+    pub traps: u64,
+    /// Fresh instances started after traps.
+    pub restarts: u64,
+}
+
+/// What the actor shares with its handles: counters, memory figures and why it stopped.
 #[derive(Default)]
-pub(crate) struct Status {
+pub(crate) struct Shared {
     stopped: Mutex<Option<String>>,
+    pub(crate) requests: AtomicU64,
+    pub(crate) messages: AtomicU64,
+    pub(crate) traps: AtomicU64,
+    pub(crate) restarts: AtomicU64,
+    memory: Arc<MemoryStats>,
 }
 
-impl Status {
+impl Shared {
     pub(crate) fn stop(&self, reason: String) {
         *self.stopped.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason);
     }
@@ -53,15 +74,37 @@ impl Status {
 }
 
 impl ComponentHandle {
-    pub(crate) fn spawn(actor: Actor, manifest: Arc<Manifest>, capacity: usize) -> Self {
+    pub(crate) fn spawn(actor: Actor, capacity: usize) -> Self {
         let (mailbox, inbox) = mpsc::channel(capacity);
-        let status = Arc::new(Status::default());
-        tokio::spawn(actor.run(inbox, status.clone()));
+        let shared = Arc::new(Shared {
+            memory: actor.spec().memory.clone(),
+            ..Shared::default()
+        });
+        let manifest = actor.prepared().manifest_arc();
+        let max_payload = actor.spec().limits.max_payload;
+        tokio::spawn(actor.run(inbox, shared.clone()));
         Self {
             mailbox,
             manifest,
-            status,
+            shared,
+            max_payload,
         }
+    }
+
+    /// Counters of requests, messages, traps and restarts.
+    pub fn stats(&self) -> Stats {
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        Stats {
+            requests: load(&self.shared.requests),
+            messages: load(&self.shared.messages),
+            traps: load(&self.shared.traps),
+            restarts: load(&self.shared.restarts),
+        }
+    }
+
+    /// Current and peak linear memory of the instance.
+    pub fn memory(&self) -> MemoryUsage {
+        self.shared.memory.usage()
     }
 
     /// The component's manifest: name, version and declared capabilities.
@@ -84,6 +127,7 @@ impl ComponentHandle {
     /// Fails with [`Error::Guest`] when the component returns an error, [`Error::Trap`] when
     /// it traps (the instance then stops), and [`Error::Stopped`] when it is not running.
     pub async fn request(&self, payload: Payload) -> Result<Payload> {
+        self.check_size(&payload)?;
         let (reply, answer) = oneshot::channel();
         self.deliver(Call::Request(payload, reply)).await?;
         self.answer(answer).await?
@@ -107,6 +151,7 @@ impl ComponentHandle {
     /// (waiting for room if it is full); the component's handling is not awaited, and a
     /// failure there is logged on the `airssys::host` target.
     pub async fn send(&self, payload: Payload) -> Result<()> {
+        self.check_size(&payload)?;
         self.deliver(Call::Message(payload)).await
     }
 
@@ -127,9 +172,23 @@ impl ComponentHandle {
         answer.await.unwrap_or(Ok(()))
     }
 
-    /// True until the instance stops (shut down or trapped).
+    /// True until the instance stops for good (shut down, or a trap its policy does not
+    /// restart).
     pub fn is_running(&self) -> bool {
-        self.status.reason().is_none() && !self.mailbox.is_closed()
+        self.shared.reason().is_none() && !self.mailbox.is_closed()
+    }
+
+    fn check_size(&self, payload: &Payload) -> Result<()> {
+        let size = payload.body().len();
+        if size > self.max_payload {
+            return Err(Error::PayloadTooLarge {
+                component: self.label(),
+                direction: "request",
+                size,
+                limit: self.max_payload,
+            });
+        }
+        Ok(())
     }
 
     async fn deliver(&self, call: Call) -> Result<()> {
@@ -144,7 +203,7 @@ impl ComponentHandle {
         Error::Stopped {
             component: self.label(),
             reason: self
-                .status
+                .shared
                 .reason()
                 .unwrap_or_else(|| "its task ended".to_owned()),
         }

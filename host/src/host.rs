@@ -2,20 +2,26 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
+use tokio::sync::broadcast;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Engine, OptLevel};
 
 use crate::bindings;
 use crate::prepared::Prepared;
 use crate::state::InstanceState;
-use crate::{ComponentHandle, Error, LoadOptions, Result, Source};
+use crate::{ComponentHandle, Error, Event, Limits, LoadOptions, Result, Source, Supervision};
 
 /// Default [`HostBuilder::max_component_size`]: 64 MiB.
 pub const DEFAULT_MAX_COMPONENT_SIZE: usize = 64 << 20;
 /// Default [`HostBuilder::mailbox_capacity`]: 64 pending calls per instance.
 pub const DEFAULT_MAILBOX_CAPACITY: usize = 64;
+/// Default [`HostBuilder::epoch_tick`]: 10 ms.
+pub const DEFAULT_EPOCH_TICK: Duration = Duration::from_millis(10);
+/// Default [`HostBuilder::max_wasm_stack`]: 512 KiB.
+pub const DEFAULT_MAX_WASM_STACK: usize = 512 << 10;
 
 /// Configures a [`Host`]. `HostBuilder::default()` (what [`Host::new`] uses) gives:
 ///
@@ -23,6 +29,11 @@ pub const DEFAULT_MAILBOX_CAPACITY: usize = 64;
 /// |---|---|
 /// | [`max_component_size`](Self::max_component_size) | 64 MiB |
 /// | [`mailbox_capacity`](Self::mailbox_capacity) | 64 calls |
+/// | [`limits`](Self::limits) | [`Limits::default`] (64 MiB memory, 10 s per call, ...) |
+/// | [`supervision`](Self::supervision) | [`Supervision::default`] (restart, 5 in 60 s) |
+/// | [`epoch_tick`](Self::epoch_tick) | 10 ms |
+/// | [`max_wasm_stack`](Self::max_wasm_stack) | 512 KiB |
+/// | [`fuel_metering`](Self::fuel_metering) | off |
 ///
 /// ```
 /// let host = airssys_host::Host::builder()
@@ -35,6 +46,11 @@ pub const DEFAULT_MAILBOX_CAPACITY: usize = 64;
 pub struct HostBuilder {
     max_component_size: usize,
     pub(crate) mailbox_capacity: usize,
+    pub(crate) limits: Limits,
+    pub(crate) supervision: Supervision,
+    epoch_tick: Duration,
+    max_wasm_stack: usize,
+    pub(crate) fuel_metering: bool,
 }
 
 impl Default for HostBuilder {
@@ -42,6 +58,11 @@ impl Default for HostBuilder {
         Self {
             max_component_size: DEFAULT_MAX_COMPONENT_SIZE,
             mailbox_capacity: DEFAULT_MAILBOX_CAPACITY,
+            limits: Limits::default(),
+            supervision: Supervision::default(),
+            epoch_tick: DEFAULT_EPOCH_TICK,
+            max_wasm_stack: DEFAULT_MAX_WASM_STACK,
+            fuel_metering: false,
         }
     }
 }
@@ -59,8 +80,41 @@ impl HostBuilder {
         self
     }
 
+    /// Limits for every component loaded without [`LoadOptions::limits`].
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Supervision for every component loaded without [`LoadOptions::supervision`].
+    pub fn supervision(mut self, supervision: Supervision) -> Self {
+        self.supervision = supervision;
+        self
+    }
+
+    /// How often the engine's one epoch ticker thread ticks. Call deadlines are exact to
+    /// one tick, and a running guest yields to the async runtime once per tick.
+    pub fn epoch_tick(mut self, tick: Duration) -> Self {
+        self.epoch_tick = tick;
+        self
+    }
+
+    /// Most bytes of native stack wasm code may use; deeper recursion traps with
+    /// [`TrapKind::StackOverflow`](crate::TrapKind::StackOverflow).
+    pub fn max_wasm_stack(mut self, bytes: usize) -> Self {
+        self.max_wasm_stack = bytes;
+        self
+    }
+
+    /// Meters fuel, so [`Limits::fuel`] budgets can be set. Costs some speed on every call
+    /// (see docs/benchmarks.md), so it is off unless asked for.
+    pub fn fuel_metering(mut self, enable: bool) -> Self {
+        self.fuel_metering = enable;
+        self
+    }
+
     /// Builds the host: one engine and linker with WASI (nothing granted) and the airssys
-    /// host interface.
+    /// host interface, and the engine's epoch ticker.
     pub fn build(self) -> Result<Host> {
         if self.max_component_size == 0 {
             return Err(Error::Config(
@@ -73,10 +127,29 @@ impl HostBuilder {
                 "mailbox_capacity is 0, so no call could be delivered; use 1 or more".into(),
             ));
         }
+        self.limits.validate(self.fuel_metering)?;
+        if self.epoch_tick.is_zero() || self.epoch_tick > self.limits.call_timeout {
+            return Err(Error::Config(format!(
+                "epoch_tick {:?} must be above zero and at most the call timeout ({:?})",
+                self.epoch_tick, self.limits.call_timeout
+            )));
+        }
+        // Fibers running guests need room for the wasm stack plus host frames.
+        let async_stack = self.max_wasm_stack + (1 << 20);
+        if self.max_wasm_stack < 64 << 10 || self.max_wasm_stack > 64 << 20 {
+            return Err(Error::Config(format!(
+                "max_wasm_stack of {} bytes is outside 64 KiB..=64 MiB",
+                self.max_wasm_stack
+            )));
+        }
         let mut config = wasmtime::Config::new();
         config
             .wasm_component_model(true)
-            .cranelift_opt_level(OptLevel::Speed);
+            .cranelift_opt_level(OptLevel::Speed)
+            .epoch_interruption(true)
+            .consume_fuel(self.fuel_metering)
+            .max_wasm_stack(self.max_wasm_stack)
+            .async_stack_size(async_stack);
         let engine = Engine::new(&config).map_err(|err| Error::Config(err.to_string()))?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
@@ -87,12 +160,14 @@ impl HostBuilder {
                 )
             })
             .map_err(|err| Error::Config(format!("cannot link host functions: {err}")))?;
+        spawn_epoch_ticker(&engine, self.epoch_tick)?;
         Ok(Host {
             inner: Arc::new(HostInner {
                 engine,
                 linker,
                 settings: self,
                 cache: Mutex::new(HashMap::new()),
+                events: broadcast::channel(EVENT_BUFFER).0,
             }),
         })
     }
@@ -102,7 +177,7 @@ impl HostBuilder {
 /// every component it loads shares one compiler, linker and compiled-code cache.
 ///
 /// ```no_run
-/// # async fn run() -> airssys_host::Result<()> {
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// use airssys_host::{Host, LoadOptions, Payload};
 ///
 /// let host = Host::new()?;
@@ -125,6 +200,28 @@ pub(crate) struct HostInner {
     /// Prepared components by SHA-256 of their bytes: loading the same bytes again skips
     /// validation and compilation.
     cache: Mutex<HashMap<[u8; 32], Prepared>>,
+    pub(crate) events: broadcast::Sender<Event>,
+}
+
+/// Events kept for a slow subscriber before it starts missing the oldest.
+const EVENT_BUFFER: usize = 1024;
+
+/// One thread per engine advances its epoch every `tick`; it ends once the engine is gone.
+fn spawn_epoch_ticker(engine: &Engine, tick: Duration) -> Result<()> {
+    let engine = engine.weak();
+    std::thread::Builder::new()
+        .name("airssys-epoch".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(tick);
+                match engine.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => break,
+                }
+            }
+        })
+        .map(drop)
+        .map_err(|err| Error::Config(format!("cannot start the epoch ticker thread: {err}")))
 }
 
 impl Host {
@@ -181,6 +278,12 @@ impl Host {
         options: LoadOptions,
     ) -> Result<ComponentHandle> {
         self.prepare(source).await?.start(options).await
+    }
+
+    /// Lifecycle events of every instance this host runs: started, trapped, restarted,
+    /// stopped, escalated. Each receiver sees events from the moment it subscribes.
+    pub fn events(&self) -> broadcast::Receiver<Event> {
+        self.inner.events.subscribe()
     }
 
     /// The wasmtime engine, for embedders that need it (e.g. to share with other code).

@@ -33,20 +33,29 @@ mod error;
 mod handle;
 mod host;
 mod inspect;
+mod limits;
 mod options;
 mod prepared;
+mod sandbox;
 mod source;
 mod state;
 mod stdio;
+mod supervision;
 
 pub use airssys_contract::{
     CONTENT_TYPE_BYTES, CONTENT_TYPE_JSON, CONTENT_TYPE_TEXT, CONTRACT_VERSION, Capabilities,
     CapabilityKind, ErrorKind, Health, Manifest, Payload,
 };
-pub use error::{Error, GuestError, GuestPanic, Result, Trap};
-pub use handle::ComponentHandle;
-pub use host::{DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_COMPONENT_SIZE, Host, HostBuilder, load};
+pub use error::{Error, GuestError, GuestPanic, Result, Trap, TrapKind};
+pub use handle::{ComponentHandle, Stats};
+pub use host::{
+    DEFAULT_EPOCH_TICK, DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_COMPONENT_SIZE,
+    DEFAULT_MAX_WASM_STACK, Host, HostBuilder, load,
+};
 pub use inspect::{Inspection, inspect, inspect_file};
+pub use limits::Limits;
 pub use options::LoadOptions;
 pub use prepared::Prepared;
+pub use sandbox::MemoryUsage;
 pub use source::Source;
+pub use supervision::{Event, EventKind, Pending, Restart, Supervision};

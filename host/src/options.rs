@@ -1,6 +1,9 @@
 //! Per-instance options given when a component is started.
 
-/// Options for one instance: what its `init` receives.
+use crate::{Limits, Supervision};
+
+/// Options for one instance: what its `init` receives, its limits and its supervision.
+/// Unset limits and supervision come from the [`HostBuilder`](crate::HostBuilder).
 ///
 /// ```
 /// use airssys_host::LoadOptions;
@@ -9,6 +12,8 @@
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
     pub(crate) config: Vec<(String, String)>,
+    pub(crate) limits: Option<Limits>,
+    pub(crate) supervision: Option<Supervision>,
 }
 
 impl LoadOptions {
@@ -30,6 +35,18 @@ impl LoadOptions {
     ) -> Self {
         self.config
             .extend(entries.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self
+    }
+
+    /// Resource limits for this instance, instead of the host's defaults.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = Some(limits);
+        self
+    }
+
+    /// What happens when this instance traps, instead of the host's default.
+    pub fn supervision(mut self, supervision: Supervision) -> Self {
+        self.supervision = Some(supervision);
         self
     }
 }

@@ -6,12 +6,13 @@ use airssys_contract::Manifest;
 use wasmtime::Store;
 use wasmtime::component::Component;
 
-use crate::actor::Actor;
+use crate::actor::{Actor, Instance};
 use crate::bindings::{self, wit};
-use crate::error::{GuestError, Trap};
+use crate::error::GuestError;
 use crate::inspect::{Inspection, inspect_named};
+use crate::sandbox::{self, MemoryStats};
 use crate::state::InstanceState;
-use crate::{ComponentHandle, Error, Host, LoadOptions, Result};
+use crate::{ComponentHandle, Error, Host, Limits, LoadOptions, Result};
 
 /// A component that passed validation and compiled, pre-linked against the host. Cheap to
 /// clone; [`start`](Self::start) runs new instances of it.
@@ -26,6 +27,14 @@ struct PreparedInner {
     inspection: Inspection,
     manifest: Arc<Manifest>,
     label: Arc<str>,
+}
+
+/// What an instance is started with; kept by its actor to start a fresh one after a trap.
+#[derive(Clone)]
+pub(crate) struct StartSpec {
+    pub(crate) config: Arc<Vec<(String, String)>>,
+    pub(crate) limits: Limits,
+    pub(crate) memory: Arc<MemoryStats>,
 }
 
 impl Prepared {
@@ -73,15 +82,42 @@ impl Prepared {
         &self.inner.inspection
     }
 
-    /// Starts a new instance: a fresh `Store`, instantiation, then the guest's `init` with
-    /// the configuration in `options`. The instance then serves calls through the handle.
+    /// Starts a new instance: a fresh `Store` under the limits, instantiation, then the
+    /// guest's `init` with the configuration in `options`. The instance then serves calls
+    /// through the handle, supervised by the options' (or host's) policy.
     pub async fn start(&self, options: LoadOptions) -> Result<ComponentHandle> {
+        let settings = &self.inner.host.inner.settings;
+        let limits = options.limits.unwrap_or_else(|| settings.limits.clone());
+        limits.validate(settings.fuel_metering)?;
+        let supervision = options
+            .supervision
+            .unwrap_or_else(|| settings.supervision.clone());
+        let spec = StartSpec {
+            config: Arc::new(options.config),
+            limits,
+            memory: Arc::default(),
+        };
+        let instance = self.instantiate(&spec).await?;
+        let actor = Actor::new(self.clone(), spec, supervision, instance);
+        Ok(ComponentHandle::spawn(actor, settings.mailbox_capacity))
+    }
+
+    /// A fresh instance with `init` run: used by [`start`](Self::start) and by restarts.
+    pub(crate) async fn instantiate(&self, spec: &StartSpec) -> Result<Instance> {
         let inner = &self.inner;
-        let config = Arc::new(options.config);
-        let state = InstanceState::new(inner.manifest.clone(), inner.label.clone(), config.clone());
+        let fuel_metering = inner.host.inner.settings.fuel_metering;
+        let state = InstanceState::new(
+            inner.manifest.clone(),
+            inner.label.clone(),
+            spec.config.clone(),
+            spec.limits.clone(),
+            spec.memory.clone(),
+        );
         let mut store = Store::new(&inner.host.inner.engine, state);
-        let instance = match inner.pre.instantiate_async(&mut store).await {
-            Ok(instance) => instance,
+        sandbox::configure(&mut store);
+        sandbox::arm(&mut store, fuel_metering)?;
+        let bindings = match inner.pre.instantiate_async(&mut store).await {
+            Ok(bindings) => bindings,
             // wasmtime checks export signatures when it first instantiates; a failure that
             // is not a trap means the exports do not have the contract's types.
             Err(err) if err.downcast_ref::<wasmtime::Trap>().is_none() => {
@@ -90,11 +126,12 @@ impl Prepared {
                     problem: format!("its exports do not match the contract: {err:#}"),
                 });
             }
-            Err(err) => return Err(trap_error(&inner.label, &mut store, err)),
+            Err(err) => return Err(self.trap(&mut store, err)),
         };
-        let init = instance
+        sandbox::arm(&mut store, fuel_metering)?;
+        let init = bindings
             .airssys_core_lifecycle()
-            .call_init(&mut store, &config)
+            .call_init(&mut store, &spec.config)
             .await;
         match init {
             Ok(Ok(())) => {}
@@ -104,31 +141,33 @@ impl Prepared {
                     error: from_wit_error(error),
                 });
             }
-            Err(err) => return Err(trap_error(&inner.label, &mut store, err)),
+            Err(err) => return Err(self.trap(&mut store, err)),
         }
         tracing::debug!(target: "airssys::host", component = %inner.label, "instance started");
-        let actor = Actor::new(store, instance, inner.label.clone());
-        Ok(ComponentHandle::spawn(
-            actor,
-            inner.manifest.clone(),
-            inner.host.inner.settings.mailbox_capacity,
-        ))
+        Ok(Instance {
+            store,
+            bindings,
+            fuel_metering,
+        })
     }
-}
 
-/// Turns a wasmtime error from a guest call into [`Error::Trap`], with the panic the guest
-/// reported just before, if any.
-pub(crate) fn trap_error(
-    label: &str,
-    store: &mut Store<InstanceState>,
-    err: wasmtime::Error,
-) -> Error {
-    Error::Trap {
-        component: label.to_owned(),
-        trap: Trap {
-            panic: store.data_mut().panic.take(),
-            detail: format!("{err:#}"),
-        },
+    pub(crate) fn label(&self) -> &Arc<str> {
+        &self.inner.label
+    }
+
+    pub(crate) fn manifest_arc(&self) -> Arc<Manifest> {
+        self.inner.manifest.clone()
+    }
+
+    pub(crate) fn host(&self) -> &Host {
+        &self.inner.host
+    }
+
+    fn trap(&self, store: &mut Store<InstanceState>, err: wasmtime::Error) -> Error {
+        Error::Trap {
+            component: self.inner.label.to_string(),
+            trap: sandbox::classify(store, &err),
+        }
     }
 }
 

@@ -1,19 +1,21 @@
 //! What each instance's `Store` holds, and the `airssys:core/host` functions over it.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use airssys_contract::Manifest;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use crate::Limits;
 use crate::bindings::airssys::core::host;
 use crate::bindings::wit;
 use crate::error::GuestPanic;
+use crate::sandbox::{Limiter, MemoryStats};
 use crate::stdio::{GuestOutput, MAX_LINE};
 
-/// Most configuration entries and panic text kept per instance; longer guest strings are cut
-/// so a guest cannot grow host memory through these calls.
+/// Longest panic message kept per instance; longer text is cut so repeated reports cannot
+/// grow host memory.
 const MAX_PANIC_MESSAGE: usize = 16 * 1024;
 
 /// The data of one instance's `Store`.
@@ -25,6 +27,10 @@ pub(crate) struct InstanceState {
     config: Arc<Vec<(String, String)>>,
     /// Set by `report-panic` just before the guest traps.
     pub(crate) panic: Option<GuestPanic>,
+    pub(crate) limits: Limits,
+    pub(crate) limiter: Limiter,
+    /// When the current call must end; checked on every epoch tick.
+    pub(crate) deadline: Instant,
 }
 
 impl InstanceState {
@@ -32,6 +38,8 @@ impl InstanceState {
         manifest: Arc<Manifest>,
         label: Arc<str>,
         config: Arc<Vec<(String, String)>>,
+        limits: Limits,
+        memory: Arc<MemoryStats>,
     ) -> Self {
         // WASI with nothing granted: no environment, arguments, directories or sockets.
         let wasi = WasiCtx::builder()
@@ -48,6 +56,9 @@ impl InstanceState {
             label,
             config,
             panic: None,
+            limiter: Limiter::new(limits.clone(), memory),
+            limits,
+            deadline: Instant::now(),
         }
     }
 }
@@ -65,7 +76,7 @@ impl wit::Host for InstanceState {}
 
 impl host::Host for InstanceState {
     fn log(&mut self, level: wit::LogLevel, message: String, fields: Vec<(String, String)>) {
-        let message = truncate(message, MAX_LINE);
+        let message = escape_controls(truncate_str(&message, MAX_LINE));
         let fields = GuestFields(fields);
         let component = &*self.label;
         macro_rules! event {
@@ -132,13 +143,35 @@ impl std::fmt::Display for GuestFields {
             if i > 0 {
                 f.write_str(" ")?;
             }
-            write!(f, "{}={:?}", truncate_str(k, 64), truncate_str(v, 1024))?;
+            write!(
+                f,
+                "{}={:?}",
+                escape_controls(truncate_str(k, 64)),
+                truncate_str(v, 1024)
+            )?;
         }
         Ok(())
     }
 }
 
-fn truncate_str(s: &str, max: usize) -> &str {
+/// Escapes control characters (newlines included) so guest text cannot forge log lines.
+pub(crate) fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return s.into();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
+pub(crate) fn truncate_str(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
     }

@@ -1,0 +1,133 @@
+//! Per-component resource limits, set by the operator.
+
+use std::time::Duration;
+
+use crate::{Error, Result};
+
+/// One wasm page: the smallest amount linear memory grows by.
+const WASM_PAGE: u64 = 64 * 1024;
+
+/// Resource limits for each instance of a component. Set defaults for every component with
+/// [`HostBuilder::limits`](crate::HostBuilder::limits), or per load with
+/// [`LoadOptions::limits`](crate::LoadOptions::limits).
+///
+/// | limit | default | when exceeded |
+/// |---|---|---|
+/// | [`memory`](Self::memory) | 64 MiB of linear memory | `memory.grow` fails in the guest; if it then traps, [`TrapKind::MemoryLimit`](crate::TrapKind::MemoryLimit) |
+/// | [`table_elements`](Self::table_elements) | 100 000 per table | `table.grow` fails in the guest |
+/// | [`instances`](Self::instances) | 64 core and component instances | instantiation fails |
+/// | [`call_timeout`](Self::call_timeout) | 10 s of wall-clock time per call | [`TrapKind::Deadline`](crate::TrapKind::Deadline) |
+/// | [`fuel`](Self::fuel) | none | [`TrapKind::OutOfFuel`](crate::TrapKind::OutOfFuel) |
+/// | [`max_payload`](Self::max_payload) | 16 MiB per request or reply body | [`Error::PayloadTooLarge`](crate::Error::PayloadTooLarge) |
+///
+/// ```
+/// use std::time::Duration;
+/// let limits = airssys_host::Limits::new()
+///     .memory(32 << 20)
+///     .call_timeout(Duration::from_millis(500))
+///     .fuel(50_000_000);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    pub(crate) memory: u64,
+    pub(crate) table_elements: usize,
+    pub(crate) instances: usize,
+    pub(crate) call_timeout: Duration,
+    pub(crate) fuel: Option<u64>,
+    pub(crate) max_payload: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            memory: 64 << 20,
+            table_elements: 100_000,
+            instances: 64,
+            call_timeout: Duration::from_secs(10),
+            fuel: None,
+            max_payload: 16 << 20,
+        }
+    }
+}
+
+impl Limits {
+    /// The defaults in the table above.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Most bytes of linear memory one instance may use, across all its memories.
+    pub fn memory(mut self, bytes: u64) -> Self {
+        self.memory = bytes;
+        self
+    }
+
+    /// Most elements any one table may grow to.
+    pub fn table_elements(mut self, elements: usize) -> Self {
+        self.table_elements = elements;
+        self
+    }
+
+    /// Most core-module and component instances one instance may create.
+    pub fn instances(mut self, instances: usize) -> Self {
+        self.instances = instances;
+        self
+    }
+
+    /// Wall-clock time one call (init, a request, a message, health, shutdown) may take.
+    /// Enforced by epoch interruption, so it is exact to one epoch tick.
+    pub fn call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = timeout;
+        self
+    }
+
+    /// A deterministic budget of fuel (roughly, wasm instructions) per call; needs a host
+    /// built with [`HostBuilder::fuel_metering`](crate::HostBuilder::fuel_metering).
+    pub fn fuel(mut self, units: u64) -> Self {
+        self.fuel = Some(units);
+        self
+    }
+
+    /// Largest request or reply body, in bytes, in either direction.
+    pub fn max_payload(mut self, bytes: usize) -> Self {
+        self.max_payload = bytes;
+        self
+    }
+
+    /// The memory limit in bytes.
+    pub fn memory_limit(&self) -> u64 {
+        self.memory
+    }
+
+    /// The per-call wall-clock timeout.
+    pub fn timeout(&self) -> Duration {
+        self.call_timeout
+    }
+
+    /// Refuses settings no component could run under, naming the setting and the fix.
+    pub(crate) fn validate(&self, fuel_metering: bool) -> Result<()> {
+        let bad = |message: String| Err(Error::Config(message));
+        if self.memory < WASM_PAGE {
+            return bad(format!(
+                "memory limit of {} bytes is below one wasm page (65536 bytes); components need several MiB",
+                self.memory
+            ));
+        }
+        if self.instances == 0 {
+            return bad("instances limit is 0; a component needs at least one instance".into());
+        }
+        if self.call_timeout.is_zero() {
+            return bad("call_timeout is zero, so every call would time out; use e.g. 1 s".into());
+        }
+        if self.max_payload == 0 {
+            return bad("max_payload is 0, so no request or reply could pass".into());
+        }
+        match self.fuel {
+            Some(0) => bad("a fuel budget of 0 stops every call at once; use e.g. 10_000_000".into()),
+            Some(_) if !fuel_metering => bad(
+                "a fuel budget needs fuel metering; build the host with `HostBuilder::fuel_metering(true)`".into(),
+            ),
+            _ => Ok(()),
+        }
+    }
+}

@@ -216,6 +216,9 @@ pub enum TrapKind {
     Deadline(std::time::Duration),
     /// The guest failed after its memory could not grow past [`Limits::memory`](crate::Limits::memory).
     MemoryLimit(u64),
+    /// The guest failed after a table could not grow past
+    /// [`Limits::table_elements`](crate::Limits::table_elements).
+    TableLimit(usize),
     /// The guest exhausted its wasm stack (e.g. unbounded recursion).
     StackOverflow,
     /// The guest panicked; the SDK reported the message before trapping.
@@ -249,6 +252,12 @@ impl std::fmt::Display for Trap {
                 write!(
                     f,
                     "trapped after reaching its memory limit of {limit} bytes"
+                )
+            }
+            TrapKind::TableLimit(limit) => {
+                write!(
+                    f,
+                    "trapped after reaching its table limit of {limit} elements"
                 )
             }
             TrapKind::StackOverflow => f.write_str("overflowed its wasm stack"),

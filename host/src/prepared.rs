@@ -120,7 +120,10 @@ impl Prepared {
             Ok(bindings) => bindings,
             // wasmtime checks export signatures when it first instantiates; a failure that
             // is not a trap means the exports do not have the contract's types.
-            Err(err) if err.downcast_ref::<wasmtime::Trap>().is_none() => {
+            Err(err)
+                if err.downcast_ref::<wasmtime::Trap>().is_none()
+                    && !store.data().limiter.refused() =>
+            {
                 return Err(Error::MissingExport {
                     origin: inner.label.to_string(),
                     problem: format!("its exports do not match the contract: {err:#}"),

@@ -43,6 +43,7 @@ pub(crate) struct Limiter {
     total: u64,
     stats: Arc<MemoryStats>,
     pub(crate) memory_refused: bool,
+    pub(crate) table_refused: bool,
 }
 
 impl Limiter {
@@ -53,7 +54,13 @@ impl Limiter {
             total: 0,
             stats,
             memory_refused: false,
+            table_refused: false,
         }
+    }
+
+    /// True when a limit refused growth since the last classification.
+    pub(crate) fn refused(&self) -> bool {
+        self.memory_refused || self.table_refused
     }
 }
 
@@ -81,7 +88,11 @@ impl ResourceLimiter for Limiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= self.limits.table_elements)
+        if desired > self.limits.table_elements {
+            self.table_refused = true;
+            return Ok(false);
+        }
+        Ok(true)
     }
 
     fn instances(&self) -> usize {
@@ -116,7 +127,17 @@ pub(crate) fn arm(store: &mut Store<InstanceState>, fuel_metering: bool) -> Resu
     let limits = &store.data().limits;
     let deadline = Instant::now() + limits.call_timeout;
     let fuel = limits.fuel;
-    store.data_mut().deadline = deadline;
+    let state = store.data_mut();
+    state.deadline = deadline;
+    let suppressed = state.log_budget.reset();
+    if suppressed > 0 {
+        tracing::warn!(
+            target: "airssys::guest",
+            component = %state.label,
+            "{suppressed} log line(s) suppressed: over {} per call",
+            crate::state::MAX_LOG_LINES_PER_CALL
+        );
+    }
     store.set_epoch_deadline(1);
     if fuel_metering {
         store
@@ -131,12 +152,14 @@ pub(crate) fn classify(store: &mut Store<InstanceState>, err: &wasmtime::Error) 
     let state = store.data_mut();
     let panic = state.panic.take();
     let memory_refused = std::mem::take(&mut state.limiter.memory_refused);
+    let table_refused = std::mem::take(&mut state.limiter.table_refused);
     let kind = match (panic, err.downcast_ref::<wasmtime::Trap>()) {
         (Some(panic), _) => TrapKind::Panic(panic),
         (None, Some(wasmtime::Trap::OutOfFuel)) => TrapKind::OutOfFuel,
         (None, Some(wasmtime::Trap::Interrupt)) => TrapKind::Deadline(state.limits.call_timeout),
         (None, Some(wasmtime::Trap::StackOverflow)) => TrapKind::StackOverflow,
         (None, _) if memory_refused => TrapKind::MemoryLimit(state.limits.memory),
+        (None, _) if table_refused => TrapKind::TableLimit(state.limits.table_elements),
         (None, Some(wasmtime::Trap::UnreachableCodeReached)) => TrapKind::Unreachable,
         (None, _) => TrapKind::Other,
     };

@@ -1,6 +1,7 @@
 //! What each instance's `Store` holds, and the `airssys:core/host` functions over it.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Instant, SystemTime};
 
 use airssys_contract::Manifest;
@@ -14,6 +15,34 @@ use crate::error::GuestPanic;
 use crate::sandbox::{Limiter, MemoryStats};
 use crate::stdio::{GuestOutput, MAX_LINE};
 
+/// Most log lines (log calls plus stdout/stderr lines) one call may emit; the rest are
+/// counted and reported once, so a guest logging in a loop cannot flood the host's log.
+pub(crate) const MAX_LOG_LINES_PER_CALL: u32 = 1000;
+
+/// Log lines left in the current call, shared by the log import and stdout/stderr.
+#[derive(Debug, Default)]
+pub(crate) struct LogBudget {
+    used: AtomicU32,
+    suppressed: AtomicU64,
+}
+
+impl LogBudget {
+    /// Takes one line from the budget; false (and counted) when it is spent.
+    pub(crate) fn take(&self) -> bool {
+        if self.used.fetch_add(1, Ordering::Relaxed) < MAX_LOG_LINES_PER_CALL {
+            return true;
+        }
+        self.suppressed.fetch_add(1, Ordering::Relaxed);
+        false
+    }
+
+    /// Starts a new call's budget; returns how many lines the last one suppressed.
+    pub(crate) fn reset(&self) -> u64 {
+        self.used.store(0, Ordering::Relaxed);
+        self.suppressed.swap(0, Ordering::Relaxed)
+    }
+}
+
 /// Longest panic message kept per instance; longer text is cut so repeated reports cannot
 /// grow host memory.
 const MAX_PANIC_MESSAGE: usize = 16 * 1024;
@@ -23,8 +52,9 @@ pub(crate) struct InstanceState {
     wasi: WasiCtx,
     table: ResourceTable,
     manifest: Arc<Manifest>,
-    label: Arc<str>,
+    pub(crate) label: Arc<str>,
     config: Arc<Vec<(String, String)>>,
+    pub(crate) log_budget: Arc<LogBudget>,
     /// Set by `report-panic` just before the guest traps.
     pub(crate) panic: Option<GuestPanic>,
     pub(crate) limits: Limits,
@@ -42,9 +72,18 @@ impl InstanceState {
         memory: Arc<MemoryStats>,
     ) -> Self {
         // WASI with nothing granted: no environment, arguments, directories or sockets.
+        let log_budget = Arc::new(LogBudget::default());
         let wasi = WasiCtx::builder()
-            .stdout(GuestOutput::new(label.clone(), "stdout"))
-            .stderr(GuestOutput::new(label.clone(), "stderr"))
+            .stdout(GuestOutput::new(
+                label.clone(),
+                "stdout",
+                log_budget.clone(),
+            ))
+            .stderr(GuestOutput::new(
+                label.clone(),
+                "stderr",
+                log_budget.clone(),
+            ))
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
@@ -55,6 +94,7 @@ impl InstanceState {
             manifest,
             label,
             config,
+            log_budget,
             panic: None,
             limiter: Limiter::new(limits.clone(), memory),
             limits,
@@ -76,6 +116,9 @@ impl wit::Host for InstanceState {}
 
 impl host::Host for InstanceState {
     fn log(&mut self, level: wit::LogLevel, message: String, fields: Vec<(String, String)>) {
+        if !self.log_budget.take() {
+            return;
+        }
         let message = escape_controls(truncate_str(&message, MAX_LINE));
         let fields = GuestFields(fields);
         let component = &*self.label;

@@ -9,6 +9,8 @@ use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 
+use crate::state::LogBudget;
+
 /// Longest line logged; longer output is split so a guest cannot grow host buffers.
 pub(crate) const MAX_LINE: usize = 4096;
 
@@ -18,11 +20,16 @@ pub(crate) const MAX_LINE: usize = 4096;
 pub(crate) struct GuestOutput {
     component: Arc<str>,
     stream: &'static str,
+    budget: Arc<LogBudget>,
 }
 
 impl GuestOutput {
-    pub(crate) fn new(component: Arc<str>, stream: &'static str) -> Self {
-        Self { component, stream }
+    pub(crate) fn new(component: Arc<str>, stream: &'static str, budget: Arc<LogBudget>) -> Self {
+        Self {
+            component,
+            stream,
+            budget,
+        }
     }
 }
 
@@ -75,6 +82,10 @@ impl LineLog {
 
     fn emit(&mut self) {
         if self.line.is_empty() {
+            return;
+        }
+        if !self.out.budget.take() {
+            self.line.clear();
             return;
         }
         let text = String::from_utf8_lossy(&self.line);

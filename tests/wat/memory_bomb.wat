@@ -1,0 +1,7 @@
+;; A memory bomb: a core module asking for 2000 pages (125 MiB) of memory up front.
+(component
+  (core module $m (@custom "airssys:manifest" "{\"name\":\"bomb\",\"version\":\"0.1.0\",\"capabilities\":{},\"sdk_version\":\"0.1.0\",\"contract_version\":\"1.0.0\"}") (memory 2000) (func (export "f")))
+  (core instance $i (instantiate $m))
+  (func $f (canon lift (core func $i "f")))
+  (instance $life (export "init" (func $f)) (export "handle-message" (func $f)) (export "handle-request" (func $f)) (export "health" (func $f)) (export "shutdown" (func $f)))
+  (export "airssys:core/lifecycle@1.0.0" (instance $life)))

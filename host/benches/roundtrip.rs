@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use airssys_cli::build::{BuildOptions, build_crate, ensure_wasm_target};
-use airssys_host::{Host, LoadOptions, Payload, Source};
+use airssys_host::{Host, Limits, LoadOptions, Payload, Source};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tokio::runtime::Runtime;
 use tokio::sync::{mpsc, oneshot};
@@ -138,7 +138,7 @@ fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("compile");
     group
         .sample_size(10)
-        .measurement_time(Duration::from_secs(20));
+        .measurement_time(Duration::from_secs(10));
     group.bench_function("raw", |b| {
         b.iter(|| {
             let component = Component::from_binary(&engine, black_box(&bytes)).unwrap();
@@ -168,10 +168,57 @@ fn benches(c: &mut Criterion) {
     });
     group.finish();
 
+    // Start and stop an instance: instantiate, init, shutdown, drop. airssys also spawns
+    // the instance's task; teardown is included on both sides so neither defers work.
     let mut group = c.benchmark_group("instantiate");
-    group.bench_function("raw", |b| b.iter(|| rt.block_on(raw_start(&engine, &pre))));
+    group.bench_function("raw", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let (mut store, instance) = raw_start(&engine, &pre).await;
+                instance
+                    .airssys_core_lifecycle()
+                    .call_shutdown(&mut store)
+                    .await
+                    .unwrap();
+            })
+        })
+    });
     group.bench_function("airssys", |b| {
-        b.iter(|| rt.block_on(prepared.start(LoadOptions::new())).unwrap())
+        b.iter(|| {
+            rt.block_on(async {
+                let handle = prepared.start(LoadOptions::new()).await.unwrap();
+                handle.shutdown().await.unwrap();
+            })
+        })
+    });
+    group.finish();
+
+    // The same on a current-thread runtime: the actor's task runs on the caller's thread, so
+    // this isolates the work from cross-thread wake-ups.
+    let local = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut group = c.benchmark_group("instantiate_current_thread");
+    group.bench_function("raw", |b| {
+        b.iter(|| {
+            local.block_on(async {
+                let (mut store, instance) = raw_start(&engine, &pre).await;
+                instance
+                    .airssys_core_lifecycle()
+                    .call_shutdown(&mut store)
+                    .await
+                    .unwrap();
+            })
+        })
+    });
+    group.bench_function("airssys", |b| {
+        b.iter(|| {
+            local.block_on(async {
+                let handle = prepared.start(LoadOptions::new()).await.unwrap();
+                handle.shutdown().await.unwrap();
+            })
+        })
     });
     group.finish();
 
@@ -217,6 +264,34 @@ fn benches(c: &mut Criterion) {
     group.bench_function("airssys", |b| {
         b.iter(|| {
             rt.block_on(greeter.request(black_box(payload.clone())))
+                .unwrap()
+        })
+    });
+    group.finish();
+
+    // The cost of limits on a request round trip. airssys always runs with epoch deadlines
+    // (`request/airssys` above); fuel metering is opt-in per host.
+    let mut group = c.benchmark_group("limits");
+    let fuel_host = Host::builder().fuel_metering(true).build().unwrap();
+    let fuel_greeter = rt
+        .block_on(async {
+            let prepared = fuel_host
+                .prepare(Source::bytes("hello", bytes.clone()))
+                .await?;
+            prepared
+                .start(LoadOptions::new().limits(Limits::new().fuel(100_000_000)))
+                .await
+        })
+        .unwrap();
+    group.bench_function("epoch_deadline", |b| {
+        b.iter(|| {
+            rt.block_on(greeter.request(black_box(payload.clone())))
+                .unwrap()
+        })
+    });
+    group.bench_function("epoch_deadline_and_fuel", |b| {
+        b.iter(|| {
+            rt.block_on(fuel_greeter.request(black_box(payload.clone())))
                 .unwrap()
         })
     });

@@ -125,7 +125,10 @@ impl ComponentHandle {
     /// Sends a request and waits for the reply.
     ///
     /// Fails with [`Error::Guest`] when the component returns an error, [`Error::Trap`] when
-    /// it traps (the instance then stops), and [`Error::Stopped`] when it is not running.
+    /// it traps (its [`Supervision`](crate::Supervision) then restarts or stops it),
+    /// [`Error::PayloadTooLarge`] for a body over the limit, [`Error::Restarting`] during a
+    /// restart under [`Pending::Fail`](crate::Pending::Fail), and [`Error::Stopped`] when it
+    /// is not running.
     pub async fn request(&self, payload: Payload) -> Result<Payload> {
         self.check_size(&payload)?;
         let (reply, answer) = oneshot::channel();

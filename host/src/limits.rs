@@ -15,7 +15,7 @@ const WASM_PAGE: u64 = 64 * 1024;
 /// |---|---|---|
 /// | [`memory`](Self::memory) | 64 MiB of linear memory | `memory.grow` fails in the guest; if it then traps, [`TrapKind::MemoryLimit`](crate::TrapKind::MemoryLimit) |
 /// | [`table_elements`](Self::table_elements) | 100 000 per table | `table.grow` fails in the guest |
-/// | [`instances`](Self::instances) | 64 core and component instances | instantiation fails |
+/// | [`instances`](Self::instances) | 64 core instances (and memories, tables) | instantiation fails |
 /// | [`call_timeout`](Self::call_timeout) | 10 s of wall-clock time per call | [`TrapKind::Deadline`](crate::TrapKind::Deadline) |
 /// | [`fuel`](Self::fuel) | none | [`TrapKind::OutOfFuel`](crate::TrapKind::OutOfFuel) |
 /// | [`max_payload`](Self::max_payload) | 16 MiB per request or reply body | [`Error::PayloadTooLarge`](crate::Error::PayloadTooLarge) |
@@ -68,7 +68,8 @@ impl Limits {
         self
     }
 
-    /// Most core-module and component instances one instance may create.
+    /// Most core-module instances one component instance may create (wasmtime counts core
+    /// instances; the same number caps its memories and tables).
     pub fn instances(mut self, instances: usize) -> Self {
         self.instances = instances;
         self
@@ -105,7 +106,7 @@ impl Limits {
     }
 
     /// Refuses settings no component could run under, naming the setting and the fix.
-    pub(crate) fn validate(&self, fuel_metering: bool) -> Result<()> {
+    pub(crate) fn validate(&self, fuel_metering: bool, epoch_tick: Duration) -> Result<()> {
         let bad = |message: String| Err(Error::Config(message));
         if self.memory < WASM_PAGE {
             return bad(format!(
@@ -118,6 +119,12 @@ impl Limits {
         }
         if self.call_timeout.is_zero() {
             return bad("call_timeout is zero, so every call would time out; use e.g. 1 s".into());
+        }
+        if self.call_timeout < epoch_tick {
+            return bad(format!(
+                "call_timeout {:?} is shorter than the host's epoch tick {epoch_tick:?}, so it cannot be enforced; raise it or lower `HostBuilder::epoch_tick`",
+                self.call_timeout
+            ));
         }
         if self.max_payload == 0 {
             return bad("max_payload is 0, so no request or reply could pass".into());

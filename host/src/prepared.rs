@@ -88,7 +88,7 @@ impl Prepared {
     pub async fn start(&self, options: LoadOptions) -> Result<ComponentHandle> {
         let settings = &self.inner.host.inner.settings;
         let limits = options.limits.unwrap_or_else(|| settings.limits.clone());
-        limits.validate(settings.fuel_metering)?;
+        limits.validate(settings.fuel_metering, settings.epoch_tick)?;
         let supervision = options
             .supervision
             .unwrap_or_else(|| settings.supervision.clone());

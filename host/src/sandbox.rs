@@ -129,6 +129,10 @@ pub(crate) fn arm(store: &mut Store<InstanceState>, fuel_metering: bool) -> Resu
     let fuel = limits.fuel;
     let state = store.data_mut();
     state.deadline = deadline;
+    // Only what happens during this call may explain a trap in it.
+    state.panic = None;
+    state.limiter.memory_refused = false;
+    state.limiter.table_refused = false;
     let suppressed = state.log_budget.reset();
     if suppressed > 0 {
         tracing::warn!(
@@ -153,15 +157,17 @@ pub(crate) fn classify(store: &mut Store<InstanceState>, err: &wasmtime::Error) 
     let panic = state.panic.take();
     let memory_refused = std::mem::take(&mut state.limiter.memory_refused);
     let table_refused = std::mem::take(&mut state.limiter.table_refused);
-    let kind = match (panic, err.downcast_ref::<wasmtime::Trap>()) {
-        (Some(panic), _) => TrapKind::Panic(panic),
-        (None, Some(wasmtime::Trap::OutOfFuel)) => TrapKind::OutOfFuel,
-        (None, Some(wasmtime::Trap::Interrupt)) => TrapKind::Deadline(state.limits.call_timeout),
-        (None, Some(wasmtime::Trap::StackOverflow)) => TrapKind::StackOverflow,
-        (None, _) if memory_refused => TrapKind::MemoryLimit(state.limits.memory),
-        (None, _) if table_refused => TrapKind::TableLimit(state.limits.table_elements),
-        (None, Some(wasmtime::Trap::UnreachableCodeReached)) => TrapKind::Unreachable,
-        (None, _) => TrapKind::Other,
+    // What the engine itself detected comes first, so a guest cannot relabel a deadline or
+    // fuel trap by reporting a panic before it.
+    let kind = match (err.downcast_ref::<wasmtime::Trap>(), panic) {
+        (Some(wasmtime::Trap::OutOfFuel), _) => TrapKind::OutOfFuel,
+        (Some(wasmtime::Trap::Interrupt), _) => TrapKind::Deadline(state.limits.call_timeout),
+        (Some(wasmtime::Trap::StackOverflow), _) => TrapKind::StackOverflow,
+        (_, Some(panic)) => TrapKind::Panic(panic),
+        (_, None) if memory_refused => TrapKind::MemoryLimit(state.limits.memory),
+        (_, None) if table_refused => TrapKind::TableLimit(state.limits.table_elements),
+        (Some(wasmtime::Trap::UnreachableCodeReached), None) => TrapKind::Unreachable,
+        (_, None) => TrapKind::Other,
     };
     Trap {
         kind,

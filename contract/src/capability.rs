@@ -1,7 +1,8 @@
 //! Capability kinds and the grammar of their patterns.
 //!
 //! The grammar is specified in `docs/security.md`; this module is its single implementation.
-//! The macro calls it at compile time, the host when it reads a manifest or a grant.
+//! The macro calls it at compile time, the host when it reads a manifest or a grant. What a
+//! pattern matches, and when one pattern covers another, is in `matching.rs`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -173,6 +174,15 @@ impl Capabilities {
     /// True when nothing is declared.
     pub fn is_empty(&self) -> bool {
         self.0.values().all(Vec::is_empty)
+    }
+
+    /// Appends a pattern taken from another `Capabilities`, so already valid; duplicates are
+    /// skipped.
+    pub(crate) fn push_valid(&mut self, kind: CapabilityKind, pattern: &str) {
+        let patterns = self.0.entry(kind).or_default();
+        if !patterns.iter().any(|p| p == pattern) {
+            patterns.push(pattern.to_owned());
+        }
     }
 }
 

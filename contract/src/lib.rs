@@ -19,6 +19,7 @@ mod capability;
 mod error;
 mod health;
 mod manifest;
+mod matching;
 mod name;
 mod payload;
 
@@ -26,5 +27,6 @@ pub use capability::{Capabilities, CapabilityKind, PatternError};
 pub use error::{Error, ErrorKind};
 pub use health::Health;
 pub use manifest::{CONTRACT_VERSION, MANIFEST_SECTION, Manifest, ManifestError};
+pub use matching::matches_process;
 pub use name::{MAX_NAME_LEN, NameError, validate_name};
 pub use payload::{CONTENT_TYPE_BYTES, CONTENT_TYPE_JSON, CONTENT_TYPE_TEXT, Payload};

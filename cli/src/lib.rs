@@ -18,6 +18,7 @@ pub mod inspect;
 pub mod new;
 pub mod run;
 mod ui;
+pub mod up;
 
 /// Prints `err` and its causes as the binary does: `error: ...`, then `caused by: ...` lines,
 /// in red when stderr is a terminal.

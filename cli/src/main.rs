@@ -6,7 +6,7 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use airssys_cli::{build, inspect, new, run};
+use airssys_cli::{build, inspect, new, run, up};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
@@ -28,6 +28,8 @@ enum Command {
     Inspect(inspect::Args),
     /// Load a component (building a crate first), call it and print the reply.
     Run(run::Args),
+    /// Start every component an `airssys.toml` lists, with its limits and supervision.
+    Up(up::Args),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
         Command::New(args) => new::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Run(args) => run::run(args),
+        Command::Up(args) => up::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

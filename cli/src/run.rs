@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use airssys_host::{Health, Host, LoadOptions, Payload};
+use airssys_host::{Host, LoadOptions, Payload};
 use anyhow::Context;
 
 use crate::build::{BuildOptions, build_crate, ensure_wasm_target_in};
@@ -75,11 +75,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         match request {
             Some(request) => print_reply(&component.request(request).await?),
-            None => match component.health().await? {
-                Health::Healthy => println!("{} is healthy", component.label()),
-                Health::Degraded(why) => println!("{} is degraded: {why}", component.label()),
-                Health::Unhealthy(why) => println!("{} is unhealthy: {why}", component.label()),
-            },
+            None => {
+                let health = component.health().await?;
+                println!("{}", ui::health_line(&component.label(), &health));
+            }
         }
         component.shutdown().await?;
         anyhow::Ok(())

@@ -6,6 +6,7 @@
 
 use std::io::IsTerminal;
 
+use airssys_host::Health;
 use anstyle::{AnsiColor, Style};
 
 const ERROR: Style = AnsiColor::Red.on_default().bold();
@@ -36,4 +37,13 @@ pub(crate) fn status_if_terminal(verb: &str, message: &str) {
 /// Prints `note: <message>` for something the CLI does on the user's behalf.
 pub(crate) fn note(message: &str) {
     anstream::eprintln!("{NOTE}note{NOTE:#}: {message}");
+}
+
+/// `<who> is healthy`, `<who> is degraded: <why>`, ...: how commands report health.
+pub(crate) fn health_line(who: &str, health: &Health) -> String {
+    match health {
+        Health::Healthy => format!("{who} is healthy"),
+        Health::Degraded(why) => format!("{who} is degraded: {why}"),
+        Health::Unhealthy(why) => format!("{who} is unhealthy: {why}"),
+    }
 }

@@ -69,6 +69,44 @@ impl host::Host for RawState {
     fn report_panic(&mut self, _: String, _: Option<String>) {}
 }
 
+/// The baseline grants no files: every call is denied, as for a component with no grants.
+impl raw::airssys::core::filesystem::Host for RawState {
+    fn read(&mut self, _: String) -> Result<Vec<u8>, types::Error> {
+        Err(denied())
+    }
+    fn write(&mut self, _: String, _: Vec<u8>) -> Result<(), types::Error> {
+        Err(denied())
+    }
+    fn append(&mut self, _: String, _: Vec<u8>) -> Result<(), types::Error> {
+        Err(denied())
+    }
+    fn list_dir(&mut self, _: String) -> Result<Vec<String>, types::Error> {
+        Err(denied())
+    }
+    fn metadata(
+        &mut self,
+        _: String,
+    ) -> Result<raw::airssys::core::filesystem::EntryMetadata, types::Error> {
+        Err(denied())
+    }
+    fn create_dir(&mut self, _: String) -> Result<(), types::Error> {
+        Err(denied())
+    }
+    fn remove(&mut self, _: String) -> Result<(), types::Error> {
+        Err(denied())
+    }
+    fn rename(&mut self, _: String, _: String) -> Result<(), types::Error> {
+        Err(denied())
+    }
+}
+
+fn denied() -> types::Error {
+    types::Error {
+        kind: types::ErrorKind::Denied,
+        message: "no files in the baseline".into(),
+    }
+}
+
 fn raw_linker(engine: &Engine) -> Linker<RawState> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();

@@ -120,6 +120,22 @@ pub enum Error {
         /// What the compiler said.
         reason: String,
     },
+    /// The operator's file (`airssys.toml`) is malformed; the reason names the line.
+    #[error("{origin}: {reason}")]
+    AppManifest {
+        /// The file.
+        origin: String,
+        /// What is wrong, with the line and column.
+        reason: String,
+    },
+    /// Strict mode: the component declares capabilities the operator did not grant.
+    #[error("{component} was not started: it declares capabilities that are not granted: {}; grant them (LoadOptions::grants, or `grants` in airssys.toml) or use Mode::Permissive", missing.iter().map(|(k, p)| format!("{k} `{p}`")).collect::<Vec<_>>().join(", "))]
+    NotGranted {
+        /// `name@version`.
+        component: String,
+        /// The declared patterns no grant covers.
+        missing: Vec<(crate::CapabilityKind, String)>,
+    },
     /// The host itself could not be configured.
     #[error("invalid host configuration: {0}")]
     Config(String),

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::actor::{Actor, Call};
+use crate::grants::EffectiveCapabilities;
 use crate::sandbox::{MemoryStats, MemoryUsage};
 use crate::{Error, Result};
 
@@ -47,10 +48,11 @@ pub struct Stats {
     pub traps: u64,
     /// Fresh instances started after traps.
     pub restarts: u64,
+    /// Capability checks that denied a host call.
+    pub denials: u64,
 }
 
 /// What the actor shares with its handles: counters, memory figures and why it stopped.
-#[derive(Default)]
 pub(crate) struct Shared {
     stopped: Mutex<Option<String>>,
     pub(crate) requests: AtomicU64,
@@ -58,6 +60,8 @@ pub(crate) struct Shared {
     pub(crate) traps: AtomicU64,
     pub(crate) restarts: AtomicU64,
     memory: Arc<MemoryStats>,
+    denials: Arc<AtomicU64>,
+    capabilities: Arc<EffectiveCapabilities>,
 }
 
 impl Shared {
@@ -76,9 +80,16 @@ impl Shared {
 impl ComponentHandle {
     pub(crate) fn spawn(actor: Actor, capacity: usize) -> Self {
         let (mailbox, inbox) = mpsc::channel(capacity);
+        let spec = actor.spec();
         let shared = Arc::new(Shared {
-            memory: actor.spec().memory.clone(),
-            ..Shared::default()
+            stopped: Mutex::default(),
+            requests: AtomicU64::default(),
+            messages: AtomicU64::default(),
+            traps: AtomicU64::default(),
+            restarts: AtomicU64::default(),
+            memory: spec.memory.clone(),
+            denials: spec.denials.clone(),
+            capabilities: spec.capabilities.clone(),
         });
         let manifest = actor.prepared().manifest_arc();
         let max_payload = actor.spec().limits.max_payload;
@@ -99,7 +110,13 @@ impl ComponentHandle {
             messages: load(&self.shared.messages),
             traps: load(&self.shared.traps),
             restarts: load(&self.shared.restarts),
+            denials: load(&self.shared.denials),
         }
+    }
+
+    /// What the instance may use: declared, granted, and the mode that decided.
+    pub fn capabilities(&self) -> &EffectiveCapabilities {
+        &self.shared.capabilities
     }
 
     /// Current and peak linear memory of the instance.

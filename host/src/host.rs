@@ -1,6 +1,7 @@
 //! The `Host`: one wasmtime `Engine` and `Linker`, shared by every component it loads.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -9,10 +10,13 @@ use tokio::sync::broadcast;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Engine, OptLevel};
 
+use crate::audit::AuditLog;
 use crate::bindings;
 use crate::prepared::Prepared;
 use crate::state::InstanceState;
-use crate::{ComponentHandle, Error, Event, Limits, LoadOptions, Result, Source, Supervision};
+use crate::{
+    ComponentHandle, Error, Event, Limits, LoadOptions, Mode, Result, Source, Supervision,
+};
 
 /// Default [`HostBuilder::max_component_size`]: 64 MiB.
 pub const DEFAULT_MAX_COMPONENT_SIZE: usize = 64 << 20;
@@ -34,6 +38,8 @@ pub const DEFAULT_MAX_WASM_STACK: usize = 512 << 10;
 /// | [`epoch_tick`](Self::epoch_tick) | 10 ms |
 /// | [`max_wasm_stack`](Self::max_wasm_stack) | 512 KiB |
 /// | [`fuel_metering`](Self::fuel_metering) | off |
+/// | [`mode`](Self::mode) | [`Mode::Strict`] |
+/// | [`audit_log`](Self::audit_log) | none (audit events go to `tracing` only) |
 ///
 /// ```
 /// let host = airssys_host::Host::builder()
@@ -51,6 +57,8 @@ pub struct HostBuilder {
     pub(crate) epoch_tick: Duration,
     max_wasm_stack: usize,
     pub(crate) fuel_metering: bool,
+    pub(crate) mode: Mode,
+    audit_log: Option<PathBuf>,
 }
 
 impl Default for HostBuilder {
@@ -63,6 +71,8 @@ impl Default for HostBuilder {
             epoch_tick: DEFAULT_EPOCH_TICK,
             max_wasm_stack: DEFAULT_MAX_WASM_STACK,
             fuel_metering: false,
+            mode: Mode::Strict,
+            audit_log: None,
         }
     }
 }
@@ -113,6 +123,18 @@ impl HostBuilder {
         self
     }
 
+    /// How declared capabilities the operator did not grant are treated.
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Also appends every capability decision, as one JSON object per line, to `path`.
+    pub fn audit_log(mut self, path: impl Into<PathBuf>) -> Self {
+        self.audit_log = Some(path.into());
+        self
+    }
+
     /// Builds the host: one engine and linker with WASI (nothing granted) and the airssys
     /// host interface, and the engine's epoch ticker.
     pub fn build(self) -> Result<Host> {
@@ -159,6 +181,10 @@ impl HostBuilder {
                 )
             })
             .map_err(|err| Error::Config(format!("cannot link host functions: {err}")))?;
+        let audit = Arc::new(match &self.audit_log {
+            Some(path) => AuditLog::to_file(path)?,
+            None => AuditLog::default(),
+        });
         spawn_epoch_ticker(&engine, self.epoch_tick)?;
         Ok(Host {
             inner: Arc::new(HostInner {
@@ -167,6 +193,7 @@ impl HostBuilder {
                 settings: self,
                 cache: Mutex::new(HashMap::new()),
                 events: broadcast::channel(EVENT_BUFFER).0,
+                audit,
             }),
         })
     }
@@ -200,6 +227,7 @@ pub(crate) struct HostInner {
     /// validation and compilation.
     cache: Mutex<HashMap<[u8; 32], Prepared>>,
     pub(crate) events: broadcast::Sender<Event>,
+    pub(crate) audit: Arc<AuditLog>,
 }
 
 /// Events kept for a slow subscriber before it starts missing the oldest.

@@ -28,8 +28,12 @@
 //! target, tagged with `name@version`.
 
 mod actor;
+mod app;
+mod audit;
 mod bindings;
 mod error;
+mod fs;
+mod grants;
 mod handle;
 mod host;
 mod inspect;
@@ -44,9 +48,12 @@ mod supervision;
 
 pub use airssys_contract::{
     CONTENT_TYPE_BYTES, CONTENT_TYPE_JSON, CONTENT_TYPE_TEXT, CONTRACT_VERSION, Capabilities,
-    CapabilityKind, ErrorKind, Health, Manifest, Payload,
+    CapabilityKind, ErrorKind, Health, Manifest, PatternError, Payload,
 };
+pub use app::{AppComponent, AppManifest};
+pub use audit::{AuditEvent, Outcome};
 pub use error::{Error, GuestError, GuestPanic, Result, Trap, TrapKind};
+pub use grants::{EffectiveCapabilities, Mode};
 pub use handle::{ComponentHandle, Stats};
 pub use host::{
     DEFAULT_EPOCH_TICK, DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_COMPONENT_SIZE,

@@ -1,6 +1,6 @@
 //! Per-instance options given when a component is started.
 
-use crate::{Limits, Supervision};
+use crate::{Capabilities, Limits, Supervision};
 
 /// Options for one instance: what its `init` receives, its limits and its supervision.
 /// Unset limits and supervision come from the [`HostBuilder`](crate::HostBuilder).
@@ -14,6 +14,7 @@ pub struct LoadOptions {
     pub(crate) config: Vec<(String, String)>,
     pub(crate) limits: Option<Limits>,
     pub(crate) supervision: Option<Supervision>,
+    pub(crate) grants: Capabilities,
 }
 
 impl LoadOptions {
@@ -47,6 +48,21 @@ impl LoadOptions {
     /// What happens when this instance traps, instead of the host's default.
     pub fn supervision(mut self, supervision: Supervision) -> Self {
         self.supervision = Some(supervision);
+        self
+    }
+
+    /// What the operator grants this instance. It can use a resource only when the
+    /// component declared it and a grant allows it; see [`Mode`](crate::Mode).
+    ///
+    /// ```
+    /// use airssys_host::{Capabilities, CapabilityKind, LoadOptions};
+    /// let mut grants = Capabilities::default();
+    /// grants.add(CapabilityKind::FsRead, "/srv/notes/**")?;
+    /// let options = LoadOptions::new().grants(grants);
+    /// # Ok::<(), airssys_host::PatternError>(())
+    /// ```
+    pub fn grants(mut self, grants: Capabilities) -> Self {
+        self.grants = grants;
         self
     }
 }

@@ -1,6 +1,7 @@
 //! A validated, compiled and pre-instantiated component, ready to start instances.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use airssys_contract::Manifest;
 use wasmtime::Store;
@@ -9,9 +10,10 @@ use wasmtime::component::Component;
 use crate::actor::{Actor, Instance};
 use crate::bindings::{self, wit};
 use crate::error::GuestError;
+use crate::grants::EffectiveCapabilities;
 use crate::inspect::{Inspection, inspect_named};
 use crate::sandbox::{self, MemoryStats};
-use crate::state::InstanceState;
+use crate::state::{InstanceState, StateSpec};
 use crate::{ComponentHandle, Error, Host, Limits, LoadOptions, Result};
 
 /// A component that passed validation and compiled, pre-linked against the host. Cheap to
@@ -35,6 +37,8 @@ pub(crate) struct StartSpec {
     pub(crate) config: Arc<Vec<(String, String)>>,
     pub(crate) limits: Limits,
     pub(crate) memory: Arc<MemoryStats>,
+    pub(crate) capabilities: Arc<EffectiveCapabilities>,
+    pub(crate) denials: Arc<AtomicU64>,
 }
 
 impl Prepared {
@@ -92,10 +96,18 @@ impl Prepared {
         let supervision = options
             .supervision
             .unwrap_or_else(|| settings.supervision.clone());
+        let capabilities = EffectiveCapabilities::decide(
+            &self.inner.label,
+            self.inner.manifest.capabilities(),
+            &options.grants,
+            settings.mode,
+        )?;
         let spec = StartSpec {
             config: Arc::new(options.config),
             limits,
             memory: Arc::default(),
+            capabilities: Arc::new(capabilities),
+            denials: Arc::default(),
         };
         let instance = self.instantiate(&spec).await?;
         let actor = Actor::new(self.clone(), spec, supervision, instance);
@@ -106,13 +118,16 @@ impl Prepared {
     pub(crate) async fn instantiate(&self, spec: &StartSpec) -> Result<Instance> {
         let inner = &self.inner;
         let fuel_metering = inner.host.inner.settings.fuel_metering;
-        let state = InstanceState::new(
-            inner.manifest.clone(),
-            inner.label.clone(),
-            spec.config.clone(),
-            spec.limits.clone(),
-            spec.memory.clone(),
-        );
+        let state = InstanceState::new(StateSpec {
+            manifest: inner.manifest.clone(),
+            label: inner.label.clone(),
+            config: spec.config.clone(),
+            limits: spec.limits.clone(),
+            memory: spec.memory.clone(),
+            capabilities: spec.capabilities.clone(),
+            audit: inner.host.inner.audit.clone(),
+            denials: spec.denials.clone(),
+        });
         let mut store = Store::new(&inner.host.inner.engine, state);
         sandbox::configure(&mut store);
         sandbox::arm(&mut store, fuel_metering)?;

@@ -4,14 +4,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Instant, SystemTime};
 
-use airssys_contract::Manifest;
+use airssys_contract::{CapabilityKind, Manifest};
 use wasmtime::component::ResourceTable;
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::Limits;
+use crate::audit::{AuditLog, Outcome};
 use crate::bindings::airssys::core::host;
 use crate::bindings::wit;
 use crate::error::GuestPanic;
+use crate::grants::EffectiveCapabilities;
 use crate::sandbox::{Limiter, MemoryStats};
 use crate::stdio::{GuestOutput, MAX_LINE};
 
@@ -61,33 +63,53 @@ pub(crate) struct InstanceState {
     pub(crate) limiter: Limiter,
     /// When the current call must end; checked on every epoch tick.
     pub(crate) deadline: Instant,
+    pub(crate) capabilities: Arc<EffectiveCapabilities>,
+    audit: Arc<AuditLog>,
+    denials: Arc<AtomicU64>,
+}
+
+/// Everything a new instance's state is built from.
+pub(crate) struct StateSpec {
+    pub(crate) manifest: Arc<Manifest>,
+    pub(crate) label: Arc<str>,
+    pub(crate) config: Arc<Vec<(String, String)>>,
+    pub(crate) limits: Limits,
+    pub(crate) memory: Arc<MemoryStats>,
+    pub(crate) capabilities: Arc<EffectiveCapabilities>,
+    pub(crate) audit: Arc<AuditLog>,
+    pub(crate) denials: Arc<AtomicU64>,
 }
 
 impl InstanceState {
-    pub(crate) fn new(
-        manifest: Arc<Manifest>,
-        label: Arc<str>,
-        config: Arc<Vec<(String, String)>>,
-        limits: Limits,
-        memory: Arc<MemoryStats>,
-    ) -> Self {
-        // WASI with nothing granted: no environment, arguments, directories or sockets.
+    pub(crate) fn new(spec: StateSpec) -> Self {
+        let StateSpec {
+            manifest,
+            label,
+            config,
+            limits,
+            memory,
+            capabilities,
+            audit,
+            denials,
+        } = spec;
+        // WASI grants no environment, arguments or sockets; directories only as granted.
         let log_budget = Arc::new(LogBudget::default());
-        let wasi = WasiCtx::builder()
-            .stdout(GuestOutput::new(
-                label.clone(),
-                "stdout",
-                log_budget.clone(),
-            ))
-            .stderr(GuestOutput::new(
-                label.clone(),
-                "stderr",
-                log_budget.clone(),
-            ))
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
+        let mut wasi = WasiCtx::builder();
+        wasi.stdout(GuestOutput::new(
+            label.clone(),
+            "stdout",
+            log_budget.clone(),
+        ))
+        .stderr(GuestOutput::new(
+            label.clone(),
+            "stderr",
+            log_budget.clone(),
+        ))
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false);
+        preopen_granted_dirs(&mut wasi, &capabilities, &label);
+        let wasi = wasi.build();
         Self {
             wasi,
             table: ResourceTable::new(),
@@ -99,7 +121,41 @@ impl InstanceState {
             limiter: Limiter::new(limits.clone(), memory),
             limits,
             deadline: Instant::now(),
+            capabilities,
+            audit,
+            denials,
         }
+    }
+
+    /// Checks `kind` on `resource` against the effective capabilities and audits the
+    /// decision; a refusal is a `denied` error for the guest, never a trap.
+    pub(crate) fn check(&mut self, kind: CapabilityKind, resource: &str) -> Result<(), wit::Error> {
+        if self.capabilities.allows(kind, resource) {
+            self.audit(kind, resource, Outcome::Allowed);
+            Ok(())
+        } else {
+            Err(self.denial(kind, resource))
+        }
+    }
+
+    /// Records a denial of `kind` on `resource` and builds the guest's error.
+    pub(crate) fn denial(&mut self, kind: CapabilityKind, resource: &str) -> wit::Error {
+        self.audit(kind, resource, Outcome::Denied);
+        self.denials.fetch_add(1, Ordering::Relaxed);
+        wit::Error {
+            kind: wit::ErrorKind::Denied,
+            message: format!(
+                "{kind} `{}` is not allowed for {}: it must be declared in capabilities(...) and granted by the operator",
+                escape_controls(resource),
+                self.label
+            ),
+        }
+    }
+
+    pub(crate) fn audit(&self, kind: CapabilityKind, resource: &str, outcome: Outcome) {
+        let version = self.manifest.version().to_string();
+        self.audit
+            .record(self.manifest.name(), &version, kind, resource, outcome);
     }
 }
 
@@ -174,6 +230,40 @@ impl host::Host for InstanceState {
             message: truncate(message, MAX_PANIC_MESSAGE),
             location: location.map(|l| truncate(l, MAX_LINE)),
         });
+    }
+}
+
+/// Gives guest `std::fs` the directories whose whole tree is effective (`<dir>/**`), with the
+/// same rights: read and write when both are effective, read-only when only reading is.
+/// Narrower patterns (`/data/*` or single files) cannot be expressed as WASI preopens and are
+/// reachable only through `airssys::fs`.
+fn preopen_granted_dirs(wasi: &mut WasiCtxBuilder, caps: &EffectiveCapabilities, label: &str) {
+    let effective = caps.effective();
+    let trees = |kind| -> Vec<String> {
+        effective
+            .get(kind)
+            .iter()
+            .filter_map(|p| p.strip_suffix("/**"))
+            .filter(|root| !root.contains('*'))
+            .map(|root| {
+                if root.is_empty() {
+                    "/".to_owned()
+                } else {
+                    root.to_owned()
+                }
+            })
+            .collect()
+    };
+    let writable = trees(CapabilityKind::FsWrite);
+    for root in trees(CapabilityKind::FsRead) {
+        let perms = if writable.contains(&root) {
+            FsPerms::ReadWrite
+        } else {
+            FsPerms::ReadOnly
+        };
+        if let Err(err) = wasi.preopened_dir(&root, &root, perms) {
+            tracing::warn!(target: "airssys::host", component = label, "cannot preopen {root}: {err}");
+        }
     }
 }
 

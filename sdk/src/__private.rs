@@ -116,6 +116,20 @@ fn from_wit_payload(payload: wit::Payload) -> Payload {
     Payload::new(payload.content_type, payload.body)
 }
 
+/// A host error as the SDK's [`Error`](crate::Error).
+pub fn from_wit_error(err: wit::Error) -> crate::Error {
+    let kind = match err.kind {
+        wit::ErrorKind::InvalidInput => ErrorKind::InvalidInput,
+        wit::ErrorKind::NotFound => ErrorKind::NotFound,
+        wit::ErrorKind::Denied => ErrorKind::Denied,
+        wit::ErrorKind::Unsupported => ErrorKind::Unsupported,
+        wit::ErrorKind::Unavailable => ErrorKind::Unavailable,
+        wit::ErrorKind::Timeout => ErrorKind::Timeout,
+        wit::ErrorKind::Internal => ErrorKind::Internal,
+    };
+    crate::Error::new(kind, err.message)
+}
+
 fn to_wit_error(err: crate::Error) -> wit::Error {
     let kind = match err.kind() {
         ErrorKind::InvalidInput => wit::ErrorKind::InvalidInput,

@@ -62,6 +62,7 @@ extern crate self as airssys;
 
 mod component;
 mod config;
+pub mod fs;
 mod host;
 pub mod log;
 mod message;

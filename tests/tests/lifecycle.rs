@@ -2,8 +2,8 @@
 //! serialized calls, and the WASI sandbox with nothing granted.
 
 use airssys_host::{
-    CapabilityKind, ComponentHandle, Error, ErrorKind, Health, Host, LoadOptions, Payload, Source,
-    Supervision, TrapKind,
+    Capabilities, CapabilityKind, ComponentHandle, Error, ErrorKind, Health, Host, LoadOptions,
+    Payload, Supervision, TrapKind,
 };
 use airssys_tests::{CapturedLogs, guest};
 use serde_json::{Value, json};
@@ -13,6 +13,25 @@ async fn request(
     body: Value,
 ) -> airssys_host::Result<Value> {
     handle.request_json(&body).await
+}
+
+/// The faults fixture declares capabilities, so the (strict) host needs them granted.
+fn granted(options: LoadOptions) -> LoadOptions {
+    let mut grants = Capabilities::default();
+    grants.add(CapabilityKind::FsRead, "/data/**").unwrap();
+    grants
+        .add(CapabilityKind::Net, "api.example.com:443")
+        .unwrap();
+    grants.add(CapabilityKind::Publish, "faults.>").unwrap();
+    options.grants(grants)
+}
+
+/// The faults fixture on a new host, with its capabilities granted.
+async fn faults(options: LoadOptions) -> airssys_host::Result<ComponentHandle> {
+    Host::new()
+        .unwrap()
+        .load_with(guest("tests/fixtures/faults"), granted(options))
+        .await
 }
 
 #[tokio::test]
@@ -104,9 +123,7 @@ async fn unwritten_handlers_get_defaults() {
 
 #[tokio::test]
 async fn domain_errors_are_values_and_keep_the_instance() {
-    let faults = airssys_host::load(guest("tests/fixtures/faults"))
-        .await
-        .unwrap();
+    let faults = faults(LoadOptions::new()).await.unwrap();
     let err = request(
         &faults,
         json!({ "op": "fail", "kind": "not-found", "message": "no user 7" }),
@@ -136,12 +153,7 @@ async fn domain_errors_are_values_and_keep_the_instance() {
 
 /// The faults fixture under `Supervision::Stop`, so a trap ends it.
 async fn faults_that_stop() -> ComponentHandle {
-    Host::new()
-        .unwrap()
-        .load_with(
-            guest("tests/fixtures/faults"),
-            LoadOptions::new().supervision(Supervision::Stop),
-        )
+    faults(LoadOptions::new().supervision(Supervision::Stop))
         .await
         .unwrap()
 }
@@ -204,7 +216,7 @@ async fn init_errors_and_panics_are_reported() {
     let host = Host::new().unwrap();
     let path = guest("tests/fixtures/faults");
     let err = host
-        .load_with(&path, LoadOptions::new().config("init", "fail"))
+        .load_with(&path, granted(LoadOptions::new()).config("init", "fail"))
         .await
         .unwrap_err();
     assert_eq!(
@@ -212,7 +224,7 @@ async fn init_errors_and_panics_are_reported() {
         "faults@0.3.1 failed to initialise: invalid input: init was told to fail"
     );
     let err = host
-        .load_with(&path, LoadOptions::new().config("init", "panic"))
+        .load_with(&path, granted(LoadOptions::new()).config("init", "panic"))
         .await
         .unwrap_err();
     let Error::Trap { trap, .. } = &err else {
@@ -223,7 +235,11 @@ async fn init_errors_and_panics_are_reported() {
         "{trap:?}"
     );
     // The host is unaffected.
-    assert!(host.load(&path).await.is_ok());
+    assert!(
+        host.load_with(&path, granted(LoadOptions::new()))
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -262,9 +278,7 @@ async fn many_instances_run_side_by_side() {
 
 #[tokio::test]
 async fn payloads_keep_their_content_type_and_bytes() {
-    let faults = airssys_host::load(guest("tests/fixtures/faults"))
-        .await
-        .unwrap();
+    let faults = faults(LoadOptions::new()).await.unwrap();
     let reply = faults
         .request(Payload::new("image/png", vec![0u8, 159, 146, 150]))
         .await
@@ -278,12 +292,7 @@ async fn payloads_keep_their_content_type_and_bytes() {
 
 #[tokio::test]
 async fn host_interface_gives_config_identity_and_time() {
-    let faults = Host::new()
-        .unwrap()
-        .load_with(
-            guest("tests/fixtures/faults"),
-            LoadOptions::new().config("region", "eu"),
-        )
+    let faults = faults(LoadOptions::new().config("region", "eu"))
         .await
         .unwrap();
     let reply = request(&faults, json!({ "op": "echo" })).await.unwrap();
@@ -298,9 +307,7 @@ async fn host_interface_gives_config_identity_and_time() {
 
 #[tokio::test]
 async fn manifest_declares_capabilities() {
-    let faults = airssys_host::load(guest("tests/fixtures/faults"))
-        .await
-        .unwrap();
+    let faults = faults(LoadOptions::new()).await.unwrap();
     let caps = faults.manifest().capabilities();
     assert_eq!(caps.get(CapabilityKind::FsRead), ["/data/**"]);
     assert_eq!(caps.get(CapabilityKind::Net), ["api.example.com:443"]);
@@ -313,9 +320,7 @@ async fn wasi_grants_nothing() {
     // A real listener, so a refusal comes from the sandbox and not from a closed port.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let faults = airssys_host::load(guest("tests/fixtures/faults"))
-        .await
-        .unwrap();
+    let faults = faults(LoadOptions::new()).await.unwrap();
     let reply = request(&faults, json!({ "op": "probe", "port": port }))
         .await
         .unwrap();
@@ -333,9 +338,7 @@ async fn wasi_grants_nothing() {
 async fn guest_output_and_logs_reach_the_host_log_tagged() {
     let logs = CapturedLogs::default();
     let _guard = logs.install();
-    let faults = airssys_host::load(Source::File(guest("tests/fixtures/faults")))
-        .await
-        .unwrap();
+    let faults = faults(LoadOptions::new()).await.unwrap();
     request(
         &faults,
         json!({ "op": "print", "text": "hello from the guest" }),

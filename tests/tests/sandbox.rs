@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use airssys_host::{
-    ComponentHandle, Error, EventKind, Host, HostBuilder, Limits, LoadOptions, Payload, Pending,
-    Restart, Source, Supervision, TrapKind,
+    AppManifest, ComponentHandle, Error, EventKind, Host, HostBuilder, Limits, LoadOptions,
+    Payload, Pending, Restart, Source, Supervision, TrapKind,
 };
 use airssys_tests::{CapturedLogs, guest, wat};
 use serde_json::{Value, json};
@@ -396,4 +396,37 @@ async fn fifty_healthy_components_keep_serving_next_to_a_spinning_one() {
     );
     let err = spin.await.unwrap().unwrap_err();
     assert_eq!(trap_kind(&err), &TrapKind::Deadline(deadline));
+}
+
+#[tokio::test]
+async fn limits_and_supervision_from_the_operator_file_apply() {
+    let toml = format!(
+        r#"
+[host]
+fuel_metering = true
+
+[components.bomb]
+source = "{}"
+limits = {{ memory = "16MiB" }}
+supervision = {{ policy = "stop" }}
+
+[components.burner]
+source = "{}"
+limits = {{ fuel = 5_000_000 }}
+supervision = {{ policy = "stop" }}
+"#,
+        guest(HOSTILE).display(),
+        guest(HOSTILE).display()
+    );
+    let app = AppManifest::from_toml(&toml, std::path::Path::new("/")).unwrap();
+    let host = app.host_builder().build().unwrap();
+    let running = app.start(&host).await.unwrap();
+    let [(_, bomb), (_, burner)] = &running[..] else {
+        panic!()
+    };
+    let err = call(bomb, json!({ "op": "allocate" })).await.unwrap_err();
+    assert_eq!(trap_kind(&err), &TrapKind::MemoryLimit(16 << 20));
+    assert!(!bomb.is_running(), "policy stop");
+    let err = call(burner, json!({ "op": "spin" })).await.unwrap_err();
+    assert_eq!(trap_kind(&err), &TrapKind::OutOfFuel);
 }

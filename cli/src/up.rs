@@ -1,0 +1,73 @@
+//! `airssys up`: run the components an operator's `airssys.toml` lists.
+
+use std::path::PathBuf;
+
+use airssys_host::{AppManifest, EventKind};
+use anyhow::Context;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::ui;
+
+/// Arguments of `airssys up`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The operator's file: components, configuration, limits, supervision.
+    #[arg(default_value = "airssys.toml")]
+    pub file: PathBuf,
+    /// Start everything, print each component's health, stop, and exit (for scripts and CI).
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// Starts every component; with `--check` reports health and stops, otherwise prints
+/// lifecycle events until Ctrl-C, then shuts everything down.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let app = AppManifest::from_file(&args.file)?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let host = app.host_builder().build()?;
+        let mut events = host.events();
+        let running = app.start(&host).await?;
+        for (name, handle) in &running {
+            ui::status("Started", &format!("{name} ({})", handle.label()));
+        }
+        if args.check {
+            for (name, handle) in &running {
+                let health = handle.health().await?;
+                println!("{}", ui::health_line(&format!("{name} ({})", handle.label()), &health));
+            }
+        } else {
+            ui::note(&format!(
+                "running {} component(s); press Ctrl-C to stop",
+                running.len()
+            ));
+            loop {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => break,
+                    event = events.recv() => match event {
+                        Ok(event) => report(&event.component, &event.kind),
+                        Err(RecvError::Lagged(missed)) => ui::note(&format!("{missed} event(s) missed")),
+                        Err(RecvError::Closed) => break,
+                    },
+                }
+            }
+        }
+        for (_, handle) in &running {
+            handle.shutdown().await?;
+        }
+        anyhow::Ok(())
+    })
+}
+
+fn report(component: &str, kind: &EventKind) {
+    match kind {
+        EventKind::Started => ui::status("Started", component),
+        EventKind::Trapped(trap) => ui::status("Trapped", &format!("{component} {trap}")),
+        EventKind::Restarted { restarts } => {
+            ui::status("Restarted", &format!("{component} (restart {restarts})"));
+        }
+        EventKind::Stopped { reason } => ui::status("Stopped", &format!("{component}: {reason}")),
+        EventKind::Escalated(trap) => ui::status("Escalated", &format!("{component} {trap}")),
+        other => ui::status("Event", &format!("{component}: {other:?}")),
+    }
+}

@@ -1,0 +1,482 @@
+//! The operator's file (`airssys.toml`): which components to run, from where, with what
+//! configuration, limits and supervision. `airssys up` reads it; embedders can too.
+//!
+//! ```toml
+//! [host]                        # optional: engine-wide settings
+//! epoch_tick = "10ms"
+//! fuel_metering = true
+//! mode = "strict"               # strict | permissive | development
+//! audit_log = "audit.jsonl"     # relative to this file
+//!
+//! [limits]                      # optional: defaults for every component
+//! memory = "64MiB"
+//! call_timeout = "10s"
+//!
+//! [components.greeter]
+//! source = "greeter.wasm"       # relative to this file
+//! config = { greeting = "Hi" }
+//! limits = { memory = "16MiB", call_timeout = "2s", fuel = 50_000_000 }
+//! supervision = { policy = "restart", max_restarts = 3, window = "1m", pending = "fail" }
+//! grants = { fs_read = ["/srv/greeter/**"], net = ["api.example.com:443"] }
+//! ```
+//!
+//! Unknown keys and malformed values are errors that name the line. Sizes are a number of
+//! bytes or a string with `B`, `KiB`, `MiB` or `GiB`; durations are strings with `us`, `ms`,
+//! `s` or `m`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::{
+    Capabilities, ComponentHandle, Error, Host, HostBuilder, Limits, LoadOptions, Mode, Pending,
+    Restart, Result, Supervision,
+};
+
+/// A parsed `airssys.toml`: host settings and the components to run.
+///
+/// ```
+/// let app = airssys_host::AppManifest::from_toml(
+///     "[components.greeter]\nsource = \"greeter.wasm\"\nlimits = { memory = \"16MiB\" }\n",
+///     "/srv/app".as_ref(),
+/// )?;
+/// let (name, greeter) = app.components().next().unwrap();
+/// assert_eq!(name, "greeter");
+/// assert_eq!(greeter.source, std::path::Path::new("/srv/app/greeter.wasm"));
+/// # Ok::<(), airssys_host::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct AppManifest {
+    host: HostBuilder,
+    components: BTreeMap<String, AppComponent>,
+}
+
+/// One component of an [`AppManifest`].
+#[derive(Debug, Clone)]
+pub struct AppComponent {
+    /// The component file, resolved against the manifest's directory.
+    pub source: PathBuf,
+    /// Configuration, limits and supervision for its instance.
+    pub options: LoadOptions,
+}
+
+impl AppManifest {
+    /// Reads and checks a manifest file; errors name the file and the line.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::parse(&text, base).map_err(|reason| Error::AppManifest {
+            origin: path.display().to_string(),
+            reason,
+        })
+    }
+
+    /// Parses manifest text; relative sources resolve against `base_dir`.
+    pub fn from_toml(text: &str, base_dir: &Path) -> Result<Self> {
+        Self::parse(text, base_dir).map_err(|reason| Error::AppManifest {
+            origin: "<toml>".into(),
+            reason,
+        })
+    }
+
+    fn parse(text: &str, base: &Path) -> Result<Self, String> {
+        let raw: RawFile = toml::from_str(text).map_err(|err| err.to_string())?;
+        if raw.components.is_empty() {
+            return Err("no components: add a `[components.NAME]` table with a `source`".into());
+        }
+        let mut host = HostBuilder::default();
+        if let Some(tick) = raw.host.epoch_tick {
+            host = host.epoch_tick(tick.0);
+        }
+        if let Some(stack) = raw.host.max_wasm_stack {
+            host = host.max_wasm_stack(stack.usize()?);
+        }
+        if let Some(size) = raw.host.max_component_size {
+            host = host.max_component_size(size.usize()?);
+        }
+        if let Some(capacity) = raw.host.mailbox_capacity {
+            host = host.mailbox_capacity(capacity);
+        }
+        if let Some(fuel) = raw.host.fuel_metering {
+            host = host.fuel_metering(fuel);
+        }
+        if let Some(mode) = raw.host.mode {
+            host = host.mode(mode);
+        }
+        if let Some(audit) = raw.host.audit_log {
+            host = host.audit_log(base.join(audit));
+        }
+        let defaults = raw
+            .limits
+            .as_ref()
+            .map_or_else(|| Ok(Limits::default()), |l| l.apply(Limits::default()))?;
+        host = host.limits(defaults.clone());
+        if let Some(supervision) = &raw.supervision {
+            host = host.supervision(supervision.to_policy());
+        }
+        let mut components = BTreeMap::new();
+        for (name, component) in raw.components {
+            airssys_contract::validate_name(&name)
+                .map_err(|err| format!("[components.{name}]: {err}"))?;
+            let mut options = LoadOptions::new()
+                .configs(component.config)
+                .grants(component.grants);
+            if let Some(limits) = &component.limits {
+                let limits = limits
+                    .apply(defaults.clone())
+                    .map_err(|err| format!("[components.{name}.limits]: {err}"))?;
+                options = options.limits(limits);
+            }
+            if let Some(supervision) = &component.supervision {
+                options = options.supervision(supervision.to_policy());
+            }
+            let source = base.join(component.source);
+            components.insert(name, AppComponent { source, options });
+        }
+        Ok(Self { host, components })
+    }
+
+    /// The host settings of `[host]`, `[limits]` and `[supervision]`.
+    pub fn host_builder(&self) -> HostBuilder {
+        self.host.clone()
+    }
+
+    /// The components, by name, in name order.
+    pub fn components(&self) -> impl Iterator<Item = (&str, &AppComponent)> {
+        self.components.iter().map(|(name, c)| (name.as_str(), c))
+    }
+
+    /// Loads and starts every component on `host`, in name order; stops at the first error.
+    pub async fn start(&self, host: &Host) -> Result<Vec<(String, ComponentHandle)>> {
+        let mut running = Vec::with_capacity(self.components.len());
+        for (name, component) in &self.components {
+            let handle = host
+                .load_with(&component.source, component.options.clone())
+                .await?;
+            running.push((name.clone(), handle));
+        }
+        Ok(running)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    host: RawHost,
+    limits: Option<RawLimits>,
+    supervision: Option<RawSupervision>,
+    #[serde(default)]
+    components: BTreeMap<String, RawComponent>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHost {
+    epoch_tick: Option<Dur>,
+    max_wasm_stack: Option<Size>,
+    max_component_size: Option<Size>,
+    mailbox_capacity: Option<usize>,
+    fuel_metering: Option<bool>,
+    mode: Option<Mode>,
+    audit_log: Option<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawComponent {
+    source: PathBuf,
+    #[serde(default)]
+    config: BTreeMap<String, String>,
+    limits: Option<RawLimits>,
+    supervision: Option<RawSupervision>,
+    #[serde(default)]
+    grants: Capabilities,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    memory: Option<Size>,
+    table_elements: Option<usize>,
+    instances: Option<usize>,
+    call_timeout: Option<Dur>,
+    fuel: Option<u64>,
+    max_payload: Option<Size>,
+}
+
+impl RawLimits {
+    /// Overrides the fields given here on top of `base`.
+    fn apply(&self, mut limits: Limits) -> Result<Limits, String> {
+        if let Some(memory) = self.memory {
+            limits = limits.memory(memory.0);
+        }
+        if let Some(elements) = self.table_elements {
+            limits = limits.table_elements(elements);
+        }
+        if let Some(instances) = self.instances {
+            limits = limits.instances(instances);
+        }
+        if let Some(timeout) = self.call_timeout {
+            limits = limits.call_timeout(timeout.0);
+        }
+        if let Some(fuel) = self.fuel {
+            limits = limits.fuel(fuel);
+        }
+        if let Some(payload) = self.max_payload {
+            limits = limits.max_payload(payload.usize()?);
+        }
+        Ok(limits)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "policy", rename_all = "lowercase", deny_unknown_fields)]
+enum RawSupervision {
+    Restart {
+        max_restarts: Option<u32>,
+        window: Option<Dur>,
+        backoff: Option<Dur>,
+        max_backoff: Option<Dur>,
+        pending: Option<RawPending>,
+    },
+    Stop,
+    Escalate,
+}
+
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RawPending {
+    Wait,
+    Fail,
+}
+
+impl RawSupervision {
+    fn to_policy(&self) -> Supervision {
+        match self {
+            Self::Stop => Supervision::Stop,
+            Self::Escalate => Supervision::Escalate,
+            Self::Restart {
+                max_restarts,
+                window,
+                backoff,
+                max_backoff,
+                pending,
+            } => {
+                let defaults = Restart::default();
+                let mut policy = Restart::new().backoff(
+                    backoff.map_or(defaults.initial_backoff, |d| d.0),
+                    max_backoff.map_or(defaults.max_backoff, |d| d.0),
+                );
+                if let Some(max) = max_restarts {
+                    policy = policy.max_restarts(*max);
+                }
+                if let Some(window) = window {
+                    policy = policy.window(window.0);
+                }
+                if let Some(pending) = pending {
+                    policy = policy.pending(match pending {
+                        RawPending::Wait => Pending::Wait,
+                        RawPending::Fail => Pending::Fail,
+                    });
+                }
+                Supervision::Restart(policy)
+            }
+        }
+    }
+}
+
+/// A byte size: a number, or a string with a binary unit (`"64MiB"`).
+#[derive(Clone, Copy)]
+struct Size(u64);
+
+impl Size {
+    fn usize(self) -> Result<usize, String> {
+        usize::try_from(self.0).map_err(|_| format!("{} bytes is too large here", self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bytes(u64),
+            Text(String),
+        }
+        let text = match Raw::deserialize(deserializer)? {
+            Raw::Bytes(bytes) => return Ok(Self(bytes)),
+            Raw::Text(text) => text,
+        };
+        parse_size(&text).map(Self).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a size; write a number of bytes or e.g. \"512KiB\", \"64MiB\", \"1GiB\""
+            ))
+        })
+    }
+}
+
+fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let scale = match unit.trim() {
+        "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        _ => return None,
+    };
+    number.parse::<u64>().ok()?.checked_mul(scale)
+}
+
+/// A duration string with a unit (`"10ms"`, `"2s"`).
+#[derive(Clone, Copy)]
+struct Dur(Duration);
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse_duration(&text).map(Self).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a duration; write e.g. \"500us\", \"10ms\", \"2s\" or \"1m\""
+            ))
+        })
+    }
+}
+
+fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().ok()?;
+    Some(match unit.trim() {
+        "us" => Duration::from_micros(n),
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.checked_mul(60)?),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        AppManifest::from_toml(text, Path::new("/app"))
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn reads_every_section() {
+        let app = AppManifest::from_toml(
+            r#"
+            [host]
+            epoch_tick = "5ms"
+            fuel_metering = true
+            mode = "permissive"
+            audit_log = "audit.jsonl"
+            [limits]
+            memory = "32MiB"
+            [supervision]
+            policy = "stop"
+            [components.a]
+            source = "a.wasm"
+            config = { k = "v" }
+            limits = { call_timeout = "2s", fuel = 1000, max_payload = 4096 }
+            supervision = { policy = "restart", max_restarts = 2, window = "1m", pending = "fail" }
+            grants = { fs_read = ["/srv/a/**"], net = ["api.example.com:443"] }
+            [components.b]
+            source = "/abs/b.wasm"
+            "#,
+            Path::new("/app"),
+        )
+        .unwrap();
+        let builder = app.host_builder();
+        assert_eq!(builder.epoch_tick, Duration::from_millis(5));
+        assert!(builder.fuel_metering);
+        assert_eq!(builder.supervision, Supervision::Stop);
+        assert_eq!(builder.mode, Mode::Permissive);
+        let (name, a) = app.components().next().unwrap();
+        assert_eq!(
+            a.options.grants.get(crate::CapabilityKind::FsRead),
+            ["/srv/a/**"]
+        );
+        assert_eq!(name, "a");
+        assert_eq!(a.source, Path::new("/app/a.wasm"));
+        assert_eq!(a.options.config, [("k".to_owned(), "v".to_owned())]);
+        let limits = a.options.limits.clone().unwrap();
+        assert_eq!(limits.memory, 32 << 20, "file-level defaults apply");
+        assert_eq!(limits.call_timeout, Duration::from_secs(2));
+        assert_eq!((limits.fuel, limits.max_payload), (Some(1000), 4096));
+        let Some(Supervision::Restart(policy)) = &a.options.supervision else {
+            panic!("{:?}", a.options.supervision)
+        };
+        assert_eq!(policy.max_restarts, 2);
+        assert_eq!(policy.window, Duration::from_secs(60));
+        assert_eq!(policy.pending, Pending::Fail);
+        assert_eq!(
+            app.components().nth(1).unwrap().1.source,
+            Path::new("/abs/b.wasm")
+        );
+    }
+
+    #[test]
+    fn mistakes_name_the_line() {
+        let e = err("[components.a]\nsource = \"a.wasm\"\ncolour = \"red\"\n");
+        assert!(
+            e.contains("line 3") && e.contains("unknown field `colour`"),
+            "{e}"
+        );
+        let e = err("[components.a]\nsource = \"a.wasm\"\nlimits = { memory = \"64 MB\" }\n");
+        assert!(e.contains("line 3") && e.contains("is not a size"), "{e}");
+        let e = err("[components.a]\nsource = \"a.wasm\"\nlimits = { call_timeout = \"2 sec\" }\n");
+        assert!(
+            e.contains("line 3") && e.contains("is not a duration"),
+            "{e}"
+        );
+        let e = err("[components.a]\nsource = \"a.wasm\"\nsupervision = { policy = \"retry\" }\n");
+        assert!(
+            e.contains("line 3") && e.contains("unknown variant `retry`"),
+            "{e}"
+        );
+        let e = err("[components.Bad_Name]\nsource = \"a.wasm\"\n");
+        assert!(
+            e.contains("[components.Bad_Name]") && e.contains("kebab-case"),
+            "{e}"
+        );
+        let e = err("[host]\nfuel_metering = true\n");
+        assert!(e.contains("no components"), "{e}");
+        assert!(err("[components.a]\n").contains("missing field `source`"));
+        let e = err("[components.a]\nsource = \"a\"\ngrants = { net = [\"example.com\"] }\n");
+        assert!(e.contains("line 3") && e.contains("add a port"), "{e}");
+        let e = err("[components.a]\nsource = \"a\"\ngrants = { files = [\"/x\"] }\n");
+        assert!(
+            e.contains("line 3") && e.contains("unknown variant `files`"),
+            "{e}"
+        );
+        let e = err("[host]\nmode = \"lax\"\n[components.a]\nsource = \"a\"\n");
+        assert!(
+            e.contains("line 2") && e.contains("unknown variant `lax`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn sizes_and_durations() {
+        assert_eq!(parse_size("512KiB"), Some(512 << 10));
+        assert_eq!(parse_size("64MiB"), Some(64 << 20));
+        assert_eq!(parse_size("64MB"), None);
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("2"), None);
+    }
+}

@@ -23,6 +23,7 @@ mod raw {
     wasmtime::component::bindgen!({
         world: "component",
         path: "../wit",
+        imports: { "airssys:core/process.run": async },
         exports: { default: async },
     });
 }
@@ -96,6 +97,15 @@ impl raw::airssys::core::filesystem::Host for RawState {
         Err(denied())
     }
     fn rename(&mut self, _: String, _: String) -> Result<(), types::Error> {
+        Err(denied())
+    }
+}
+
+impl raw::airssys::core::process::Host for RawState {
+    async fn run(
+        &mut self,
+        _: raw::airssys::core::process::Command,
+    ) -> Result<raw::airssys::core::process::Output, types::Error> {
         Err(denied())
     }
 }

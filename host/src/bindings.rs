@@ -3,6 +3,7 @@
 wasmtime::component::bindgen!({
     world: "component",
     path: "../wit",
+    imports: { "airssys:core/process.run": async },
     exports: { default: async },
 });
 

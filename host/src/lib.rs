@@ -40,6 +40,7 @@ mod inspect;
 mod limits;
 mod options;
 mod prepared;
+mod process;
 mod sandbox;
 mod source;
 mod state;

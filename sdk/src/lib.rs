@@ -66,6 +66,7 @@ pub mod fs;
 mod host;
 pub mod log;
 mod message;
+pub mod process;
 
 #[doc(hidden)]
 pub mod __private;

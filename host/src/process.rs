@@ -1,0 +1,105 @@
+//! The `airssys:core/process` host interface: a granted program, run with only the
+//! environment the guest passes, a timeout within the call's deadline, and capped output.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use airssys_contract::CapabilityKind;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::process::Command;
+
+use crate::bindings::airssys::core::process::{self, Command as GuestCommand, Output};
+use crate::bindings::wit;
+use crate::fs::error;
+use crate::state::InstanceState;
+
+impl process::Host for InstanceState {
+    async fn run(&mut self, command: GuestCommand) -> Result<Output, wit::Error> {
+        let args: Vec<&str> = command.args.iter().map(String::as_str).collect();
+        let line = std::iter::once(command.program.as_str())
+            .chain(args.iter().copied())
+            .collect::<Vec<_>>()
+            .join(" ");
+        if self.capabilities.allows_process(&command.program, &args) {
+            self.audit(
+                CapabilityKind::Process,
+                &line,
+                crate::audit::Outcome::Allowed,
+            );
+        } else {
+            return Err(self.denial(CapabilityKind::Process, &line));
+        }
+        // Never past the guest call's own deadline: the epoch cannot interrupt host code.
+        let remaining = self.deadline.saturating_duration_since(Instant::now());
+        let timeout = Duration::from_millis(command.timeout_ms.into()).min(remaining);
+        let max = command.max_output as usize;
+
+        let mut child = Command::new(&command.program)
+            .args(&command.args)
+            .env_clear()
+            .envs(command.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|err| {
+                let kind = if err.kind() == std::io::ErrorKind::NotFound {
+                    wit::ErrorKind::NotFound
+                } else {
+                    wit::ErrorKind::Internal
+                };
+                error(kind, format!("cannot start `{}`: {err}", command.program))
+            })?;
+        let (stdin, stdout, stderr) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take());
+        let input = command.stdin;
+        let run = async move {
+            let feed = async move {
+                if let Some(mut stdin) = stdin {
+                    // A child that exits without reading its input is not an error.
+                    let _ = stdin.write_all(&input).await;
+                }
+            };
+            let (_, out, err, status) = tokio::join!(
+                feed,
+                read_capped(stdout, max),
+                read_capped(stderr, max),
+                child.wait()
+            );
+            (out, err, status)
+        };
+        let Ok((out, err, status)) = tokio::time::timeout(timeout, run).await else {
+            // Dropping the future drops the child, which `kill_on_drop` kills.
+            return Err(error(
+                wit::ErrorKind::Timeout,
+                format!("`{line}` was killed after {timeout:?}"),
+            ));
+        };
+        let status = status.map_err(|e| error(wit::ErrorKind::Internal, e.to_string()))?;
+        let ((stdout, cut_out), (stderr, cut_err)) = (out, err);
+        Ok(Output {
+            status: status.code(),
+            stdout,
+            stderr,
+            truncated: cut_out || cut_err,
+        })
+    }
+}
+
+/// Reads a stream to its end, keeping at most `max` bytes (so the child never blocks on a
+/// full pipe); returns them and whether anything was dropped.
+async fn read_capped(stream: Option<impl AsyncRead + Unpin>, max: usize) -> (Vec<u8>, bool) {
+    let Some(mut stream) = stream else {
+        return (Vec::new(), false);
+    };
+    let mut kept = Vec::new();
+    let mut cut = false;
+    let mut buf = [0u8; 8192];
+    while let Ok(n @ 1..) = stream.read(&mut buf).await {
+        let room = max.saturating_sub(kept.len());
+        kept.extend_from_slice(&buf[..n.min(room)]);
+        cut |= n > room;
+    }
+    (kept, cut)
+}

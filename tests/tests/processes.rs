@@ -1,0 +1,137 @@
+//! The process interface: only granted commands with granted arguments run, with only the
+//! environment the guest passes, within a timeout, with capped output.
+
+use std::time::{Duration, Instant};
+
+use airssys_host::{
+    Capabilities, CapabilityKind, ComponentHandle, ErrorKind, Host, LoadOptions, Mode,
+};
+use airssys_tests::guest;
+use serde_json::{Value, json};
+
+const PROCS: &str = "tests/fixtures/procs";
+
+/// The fixture in permissive mode, granted `patterns`.
+async fn procs(patterns: &[&str]) -> ComponentHandle {
+    let mut grants = Capabilities::default();
+    for pattern in patterns {
+        grants.add(CapabilityKind::Process, pattern).unwrap();
+    }
+    let host = Host::builder().mode(Mode::Permissive).build().unwrap();
+    host.load_with(guest(PROCS), LoadOptions::new().grants(grants))
+        .await
+        .unwrap()
+}
+
+async fn run(handle: &ComponentHandle, request: Value) -> airssys_host::Result<Value> {
+    handle.request_json(&request).await
+}
+
+fn error_kind(result: airssys_host::Result<Value>) -> (ErrorKind, String) {
+    let err = result.expect_err("must fail");
+    let kind = err
+        .guest_error()
+        .unwrap_or_else(|| panic!("{err:?}"))
+        .kind();
+    (kind, err.to_string())
+}
+
+#[tokio::test]
+async fn a_granted_command_runs_and_returns_its_output() {
+    let handle = procs(&["echo **", "cat"]).await;
+    let out = run(
+        &handle,
+        json!({ "program": "echo", "args": ["hello", "world"] }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        out,
+        json!({ "status": 0, "stdout": "hello world\n", "stderr": "", "truncated": false })
+    );
+    let out = run(&handle, json!({ "program": "cat", "stdin": "piped in" }))
+        .await
+        .unwrap();
+    assert_eq!(out["stdout"], "piped in");
+}
+
+#[tokio::test]
+async fn a_command_or_argument_outside_the_grants_is_denied() {
+    // Declared: `echo **`, `sleep *`, `sh -c *`, `cat`, `git status *`; granted: narrower.
+    let handle = procs(&["echo hello", "git status *"]).await;
+    run(&handle, json!({ "program": "echo", "args": ["hello"] }))
+        .await
+        .unwrap();
+    let (kind, msg) = error_kind(run(&handle, json!({ "program": "echo", "args": ["bye"] })).await);
+    assert_eq!(kind, ErrorKind::Denied);
+    assert!(msg.contains("process `echo bye` is not allowed"), "{msg}");
+    let (kind, msg) =
+        error_kind(run(&handle, json!({ "program": "sh", "args": ["-c", "id"] })).await);
+    assert_eq!(kind, ErrorKind::Denied, "declared but not granted: {msg}");
+    let (kind, _) = error_kind(run(&handle, json!({ "program": "ls", "args": ["/"] })).await);
+    assert_eq!(kind, ErrorKind::Denied, "neither declared nor granted");
+    let (kind, _) = error_kind(
+        run(
+            &handle,
+            json!({ "program": "git", "args": ["push", "origin"] }),
+        )
+        .await,
+    );
+    assert_eq!(kind, ErrorKind::Denied, "argument pattern");
+    assert_eq!(handle.stats().denials, 4);
+}
+
+#[tokio::test]
+async fn the_child_gets_only_the_environment_the_guest_passes() {
+    let handle = procs(&["sh -c *"]).await;
+    let out = run(&handle, json!({ "program": "sh", "args": ["-c", "echo \"[$HOME][$FOO]\""], "env": [["FOO", "bar"]] }))
+        .await
+        .unwrap();
+    assert_eq!(out["stdout"], "[][bar]\n", "the host's HOME must not leak");
+}
+
+#[tokio::test]
+async fn a_slow_command_is_killed_at_its_timeout() {
+    let handle = procs(&["sleep *"]).await;
+    let started = Instant::now();
+    let (kind, msg) = error_kind(
+        run(
+            &handle,
+            json!({ "program": "sleep", "args": ["5"], "timeout_ms": 200 }),
+        )
+        .await,
+    );
+    assert_eq!(kind, ErrorKind::Timeout);
+    assert!(msg.contains("was killed after 200ms"), "{msg}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn output_is_capped() {
+    let handle = procs(&["sh -c *"]).await;
+    let out = run(
+        &handle,
+        json!({ "program": "sh", "args": ["-c", "head -c 100000 /dev/zero | tr '\\\\0' x"], "max_output": 1000 }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out["stdout"].as_str().unwrap().len(), 1000);
+    assert_eq!(out["truncated"], true);
+    assert_eq!(out["status"], 0, "the child ran to completion");
+}
+
+#[tokio::test]
+async fn a_missing_program_is_not_found() {
+    let handle = procs(&["airssys-no-such-program"]).await;
+    let (kind, msg) =
+        error_kind(run(&handle, json!({ "program": "airssys-no-such-program" })).await);
+    assert_eq!(kind, ErrorKind::NotFound);
+    assert!(
+        msg.contains("cannot start `airssys-no-such-program`"),
+        "{msg}"
+    );
+}

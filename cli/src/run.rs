@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use airssys_host::{Host, LoadOptions, Payload};
+use airssys_host::{Capabilities, CapabilityKind, Host, LoadOptions, Mode, Payload};
 use anyhow::Context;
 
 use crate::build::{BuildOptions, build_crate, ensure_wasm_target_in};
@@ -25,6 +25,47 @@ pub struct Args {
     /// Configuration for the component's `init`, as KEY=VALUE; repeat for more.
     #[arg(long, short, value_name = "KEY=VALUE", value_parser = parse_config)]
     pub config: Vec<(String, String)>,
+    /// Grant a declared capability, as KIND=PATTERN (e.g. `fs_read=/srv/notes/**`); repeat.
+    #[arg(long, short, value_name = "KIND=PATTERN", value_parser = parse_grant)]
+    pub grant: Vec<(CapabilityKind, String)>,
+    /// How declared capabilities that are not granted are treated.
+    #[arg(long, value_enum, default_value_t = ModeArg::Strict)]
+    pub mode: ModeArg,
+}
+
+/// `--mode` values; see [`Mode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModeArg {
+    /// Refuse to start when a declared capability is not granted.
+    Strict,
+    /// Start; deny ungranted capabilities at call time.
+    Permissive,
+    /// Grant whatever the component declares (development only).
+    Development,
+}
+
+impl From<ModeArg> for Mode {
+    fn from(mode: ModeArg) -> Self {
+        match mode {
+            ModeArg::Strict => Mode::Strict,
+            ModeArg::Permissive => Mode::Permissive,
+            ModeArg::Development => Mode::Development,
+        }
+    }
+}
+
+fn parse_grant(entry: &str) -> Result<(CapabilityKind, String), String> {
+    let (key, pattern) = entry
+        .split_once('=')
+        .ok_or_else(|| format!("`{entry}` is not KIND=PATTERN (e.g. --grant fs_read=/data/**)"))?;
+    let kind = CapabilityKind::from_key(key).ok_or_else(|| {
+        format!(
+            "unknown capability `{key}`; expected one of {}",
+            CapabilityKind::expected_keys()
+        )
+    })?;
+    kind.validate(pattern).map_err(|err| err.to_string())?;
+    Ok((kind, pattern.to_owned()))
 }
 
 fn parse_config(entry: &str) -> Result<(String, String), String> {
@@ -65,10 +106,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let host = Host::new()?;
-        let component = host
-            .load_with(&wasm, LoadOptions::new().configs(args.config))
-            .await?;
+        let host = Host::builder().mode(args.mode.into()).build()?;
+        let mut grants = Capabilities::default();
+        for (kind, pattern) in &args.grant {
+            grants.add(*kind, pattern)?;
+        }
+        let options = LoadOptions::new().configs(args.config).grants(grants);
+        let component = host.load_with(&wasm, options).await?;
         ui::status_if_terminal("Running", &component.label());
         for message in messages {
             component.send(message).await?;

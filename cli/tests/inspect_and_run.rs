@@ -140,3 +140,61 @@ fn run_reports_guest_errors_and_bad_input() {
         stderr(&out)
     );
 }
+
+#[test]
+fn run_grants_what_a_component_declares() {
+    let wasm = guest("tests/fixtures/procs");
+    let wasm = wasm.to_str().unwrap();
+    let request = r#"{"program":"echo","args":["granted"]}"#;
+    // Strict by default: declared but not granted, so it does not start.
+    let out = airssys(workspace(), &["run", wasm, "--request", request]);
+    assert_fails_with(&out, &["procs@0.1.0 was not started", "process `echo **`"]);
+    // Granting everything it declares lets it start and run the command.
+    let grants: Vec<String> = [
+        "echo **",
+        "sleep *",
+        "sh -c *",
+        "cat",
+        "git status *",
+        "airssys-no-such-program",
+    ]
+    .iter()
+    .map(|pattern| format!("process={pattern}"))
+    .collect();
+    let mut args = vec!["run", wasm, "--request", request];
+    for grant in &grants {
+        args.extend(["--grant", grant.as_str()]);
+    }
+    let out = airssys(workspace(), &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(r#""stdout": "granted\n""#),
+        "{}",
+        stdout(&out)
+    );
+    // Permissive: starts with a narrower grant, which is what it may use.
+    let out = airssys(
+        workspace(),
+        &[
+            "run",
+            wasm,
+            "--mode",
+            "permissive",
+            "--grant",
+            "process=echo granted",
+            "--request",
+            request,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = airssys(
+        workspace(),
+        &["run", wasm, "--grant", "files=/x", "--request", request],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown capability `files`"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -23,7 +23,10 @@ mod raw {
     wasmtime::component::bindgen!({
         world: "component",
         path: "../wit",
-        imports: { "airssys:core/process.run": async },
+        imports: {
+            "airssys:core/process.run": async,
+            "airssys:core/http.send": async,
+        },
         exports: { default: async },
     });
 }
@@ -106,6 +109,15 @@ impl raw::airssys::core::process::Host for RawState {
         &mut self,
         _: raw::airssys::core::process::Command,
     ) -> Result<raw::airssys::core::process::Output, types::Error> {
+        Err(denied())
+    }
+}
+
+impl raw::airssys::core::http::Host for RawState {
+    async fn send(
+        &mut self,
+        _: raw::airssys::core::http::Outgoing,
+    ) -> Result<raw::airssys::core::http::Incoming, types::Error> {
         Err(denied())
     }
 }

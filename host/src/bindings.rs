@@ -3,7 +3,10 @@
 wasmtime::component::bindgen!({
     world: "component",
     path: "../wit",
-    imports: { "airssys:core/process.run": async },
+    imports: {
+        "airssys:core/process.run": async,
+        "airssys:core/http.send": async,
+    },
     exports: { default: async },
 });
 

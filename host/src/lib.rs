@@ -36,6 +36,7 @@ mod fs;
 mod grants;
 mod handle;
 mod host;
+mod http;
 mod inspect;
 mod limits;
 mod options;

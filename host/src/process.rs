@@ -1,6 +1,7 @@
 //! The `airssys:core/process` host interface: a granted program, run with only the
 //! environment the guest passes, a timeout within the call's deadline, and capped output.
 
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -29,12 +30,30 @@ impl process::Host for InstanceState {
         } else {
             return Err(self.denial(CapabilityKind::Process, &line));
         }
+        if let Some((key, _)) = command.env.iter().find(|(k, _)| injects_code(k)) {
+            return Err(error(
+                wit::ErrorKind::Denied,
+                format!(
+                    "the environment variable `{key}` would let the guest load code into `{}`",
+                    command.program
+                ),
+            ));
+        }
+        let program = resolve_program(&command.program).ok_or_else(|| {
+            error(
+                wit::ErrorKind::NotFound,
+                format!(
+                    "cannot start `{}`: not found on the host's PATH",
+                    command.program
+                ),
+            )
+        })?;
         // Never past the guest call's own deadline: the epoch cannot interrupt host code.
         let remaining = self.deadline.saturating_duration_since(Instant::now());
         let timeout = Duration::from_millis(command.timeout_ms.into()).min(remaining);
-        let max = command.max_output as usize;
+        let max = (command.max_output as usize).min(self.limits.max_payload);
 
-        let mut child = Command::new(&command.program)
+        let mut child = Command::new(&program)
             .args(&command.args)
             .env_clear()
             .envs(command.env.iter().map(|(k, v)| (k, v)))
@@ -102,4 +121,23 @@ async fn read_capped(stream: Option<impl AsyncRead + Unpin>, max: usize) -> (Vec
         cut |= n > room;
     }
     (kept, cut)
+}
+
+/// Where a granted program lives: an absolute path as given, a bare name on the host's own
+/// PATH, never on one the guest passes in `env` (that would let it pick the executable).
+fn resolve_program(program: &str) -> Option<PathBuf> {
+    let path = Path::new(program);
+    if path.is_absolute() {
+        return Some(path.to_owned());
+    }
+    let search = std::env::var_os("PATH")?;
+    std::env::split_paths(&search)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Variables that make the dynamic loader run code the guest chose.
+fn injects_code(key: &str) -> bool {
+    let key = key.to_ascii_uppercase();
+    key.starts_with("LD_") || key.starts_with("DYLD_")
 }

@@ -6,6 +6,7 @@ use std::time::{Instant, SystemTime};
 
 use airssys_contract::{CapabilityKind, Manifest};
 use wasmtime::component::ResourceTable;
+use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::Limits;
@@ -92,7 +93,7 @@ impl InstanceState {
             audit,
             denials,
         } = spec;
-        // WASI grants no environment, arguments or sockets; directories only as granted.
+        // WASI grants no environment or arguments; directories and outbound TCP only as granted.
         let log_budget = Arc::new(LogBudget::default());
         let mut wasi = WasiCtx::builder();
         wasi.stdout(GuestOutput::new(
@@ -109,6 +110,7 @@ impl InstanceState {
         .allow_udp(false)
         .allow_ip_name_lookup(false);
         preopen_granted_dirs(&mut wasi, &capabilities, &label);
+        gate_sockets(&mut wasi, &capabilities, &audit, &manifest, &denials);
         let wasi = wasi.build();
         Self {
             wasi,
@@ -265,6 +267,43 @@ fn preopen_granted_dirs(wasi: &mut WasiCtxBuilder, caps: &EffectiveCapabilities,
             tracing::warn!(target: "airssys::host", component = label, "cannot preopen {root}: {err}");
         }
     }
+}
+
+/// Lets guest sockets (`std::net::TcpStream`) connect to `ip:port`s the effective `net`
+/// capabilities allow, checked and audited per connection like `airssys::http`. Name
+/// lookups stay off (a name cannot be checked before it resolves), UDP and listening too.
+fn gate_sockets(
+    wasi: &mut WasiCtxBuilder,
+    caps: &Arc<EffectiveCapabilities>,
+    audit: &Arc<AuditLog>,
+    manifest: &Arc<Manifest>,
+    denials: &Arc<AtomicU64>,
+) {
+    if caps.effective().get(CapabilityKind::Net).is_empty() {
+        return;
+    }
+    let (caps, audit, denials) = (caps.clone(), audit.clone(), denials.clone());
+    let (name, version) = (manifest.name().to_owned(), manifest.version().to_string());
+    wasi.allow_tcp(true).socket_addr_check(move |addr, use_| {
+        let allowed = match use_ {
+            // The implicit bind a connect performs, to the wildcard address.
+            SocketAddrUse::TcpBind => addr.ip().is_unspecified() && addr.port() == 0,
+            SocketAddrUse::TcpConnect => {
+                let resource = addr.to_string();
+                let allowed = caps.allows(CapabilityKind::Net, &resource);
+                let outcome = if allowed {
+                    Outcome::Allowed
+                } else {
+                    denials.fetch_add(1, Ordering::Relaxed);
+                    Outcome::Denied
+                };
+                audit.record(&name, &version, CapabilityKind::Net, &resource, outcome);
+                allowed
+            }
+            _ => false,
+        };
+        Box::pin(async move { allowed })
+    });
 }
 
 /// Guest-supplied fields, shown as `k=v k=v` (tracing needs static field names).

@@ -64,6 +64,7 @@ mod component;
 mod config;
 pub mod fs;
 mod host;
+pub mod http;
 pub mod log;
 mod message;
 pub mod process;

@@ -56,7 +56,7 @@ impl Output {
 }
 
 impl Command {
-    /// `program` (a bare name found on the host's PATH, or an absolute path), with no
+    /// `program` (a bare name found on the host's own PATH, or an absolute path), with no
     /// arguments, no environment, a 5 s timeout and 1 MiB of output kept per stream.
     pub fn new(program: impl Into<String>) -> Self {
         Self {
@@ -81,7 +81,7 @@ impl Command {
         self
     }
 
-    /// Sets an environment variable for the child.
+    /// Sets an environment variable for the child (`LD_*` and `DYLD_*` are refused).
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.push((key.into(), value.into()));
         self

@@ -2,9 +2,12 @@
 //! repository (once per test process), and the hand-written WAT fixtures in `tests/wat/`.
 
 use std::collections::HashMap;
-use std::io;
+use std::io::{self, BufRead, BufReader, Read, Write as _};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use airssys_cli::build::{BuildOptions, build_crate, ensure_wasm_target};
 
@@ -90,4 +93,101 @@ impl io::Write for CapturedLogs {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
+}
+
+/// A small HTTP/1.1 server on a loopback address, for network tests. Routes:
+/// `/hello` (200 "hello"), `/echo` (200 with "METHOD BODY"), `/to-hello` (302 to `/hello`),
+/// `/redirect?to=URL` (302 to URL), `/big` (200 with 100 000 bytes), `/slow` (200 after 3 s).
+/// Every request is counted. Its threads end with the test process.
+pub struct LoopbackServer {
+    /// `127.0.0.x:port`.
+    pub addr: std::net::SocketAddr,
+    hits: Arc<AtomicUsize>,
+}
+
+impl LoopbackServer {
+    /// Starts one on `ip` (e.g. `127.0.0.1`, `127.0.0.2`) and an ephemeral port.
+    pub fn start(ip: &str) -> Self {
+        let listener = TcpListener::bind((ip, 0)).expect("bind a loopback port");
+        let addr = listener.local_addr().unwrap();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counter = hits.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let counter = counter.clone();
+                std::thread::spawn(move || {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let _ = serve(stream);
+                });
+            }
+        });
+        Self { addr, hits }
+    }
+
+    /// `http://<addr><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Requests received so far.
+    pub fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+}
+
+fn serve(stream: TcpStream) -> io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let mut parts = line.split_whitespace();
+    let (method, target) = (
+        parts.next().unwrap_or("").to_owned(),
+        parts.next().unwrap_or("").to_owned(),
+    );
+    let mut length = 0usize;
+    loop {
+        let mut header = String::new();
+        reader.read_line(&mut header)?;
+        if header.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0u8; length];
+    reader.read_exact(&mut body)?;
+    let (status, location, payload) = match target.as_str() {
+        "/hello" => ("200 OK", None, b"hello".to_vec()),
+        "/echo" => (
+            "200 OK",
+            None,
+            format!("{method} {}", String::from_utf8_lossy(&body)).into_bytes(),
+        ),
+        "/to-hello" => ("302 Found", Some("/hello".to_owned()), Vec::new()),
+        "/big" => ("200 OK", None, vec![b'x'; 100_000]),
+        "/slow" => {
+            std::thread::sleep(Duration::from_secs(3));
+            ("200 OK", None, b"late".to_vec())
+        }
+        t if t.starts_with("/redirect?to=") => (
+            "302 Found",
+            Some(t["/redirect?to=".len()..].to_owned()),
+            Vec::new(),
+        ),
+        _ => ("404 Not Found", None, Vec::new()),
+    };
+    let mut out = stream;
+    write!(
+        out,
+        "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n",
+        payload.len()
+    )?;
+    if let Some(location) = location {
+        write!(out, "location: {location}\r\n")?;
+    }
+    out.write_all(b"\r\n")?;
+    out.write_all(&payload)
 }

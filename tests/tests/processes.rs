@@ -91,6 +91,32 @@ async fn the_child_gets_only_the_environment_the_guest_passes() {
 }
 
 #[tokio::test]
+async fn the_guest_cannot_choose_the_executable_or_inject_code() {
+    // A `cat` of the guest's choosing on a PATH it passes: the host's own PATH decides.
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = tmp.path().join("cat");
+    std::fs::write(&fake, "#!/bin/sh\necho hijacked\n").unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let handle = procs(&["cat", "echo **"]).await;
+    let out = run(
+        &handle,
+        json!({ "program": "cat", "stdin": "real cat", "env": [["PATH", tmp.path()]] }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out["stdout"], "real cat");
+    let (kind, msg) = error_kind(
+        run(
+            &handle,
+            json!({ "program": "echo", "env": [["LD_PRELOAD", "/tmp/evil.so"]] }),
+        )
+        .await,
+    );
+    assert_eq!(kind, ErrorKind::Denied);
+    assert!(msg.contains("`LD_PRELOAD`"), "{msg}");
+}
+
+#[tokio::test]
 async fn a_slow_command_is_killed_at_its_timeout() {
     let handle = procs(&["sleep *"]).await;
     let started = Instant::now();

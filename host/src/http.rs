@@ -1,0 +1,174 @@
+//! The `airssys:core/http` host interface: outbound HTTP/1.1 to granted `host:port`s, every
+//! redirect re-checked, within a timeout capped by the call's deadline and a response cap.
+
+use std::time::{Duration, Instant};
+
+use airssys_contract::CapabilityKind;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::{Method, Request, StatusCode, Uri};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+use crate::bindings::airssys::core::http::{self, Incoming, Outgoing};
+use crate::bindings::wit;
+use crate::fs::error;
+use crate::state::InstanceState;
+
+impl http::Host for InstanceState {
+    async fn send(&mut self, request: Outgoing) -> Result<Incoming, wit::Error> {
+        let started = Instant::now();
+        let remaining = self.deadline.saturating_duration_since(started);
+        let timeout = Duration::from_millis(request.timeout_ms.into()).min(remaining);
+        let mut method = Method::from_bytes(request.method.as_bytes())
+            .map_err(|_| invalid(format!("`{}` is not an HTTP method", request.method)))?;
+        let mut url: Uri = request
+            .url
+            .parse()
+            .map_err(|err| invalid(format!("`{}` is not a URL: {err}", request.url)))?;
+        let mut body = request.body;
+        let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+        let mut redirects = 0u8;
+        loop {
+            self.authorize(&url)?;
+            let mut builder = Request::builder().method(method.clone()).uri(url.clone());
+            for (name, value) in &request.headers {
+                builder = builder.header(name.as_str(), value.as_str());
+            }
+            let outgoing = builder
+                .body(Full::new(Bytes::from(body.clone())))
+                .map_err(|err| invalid(format!("invalid request: {err}")))?;
+            let left = timeout.saturating_sub(started.elapsed());
+            let response = tokio::time::timeout(left, client.request(outgoing))
+                .await
+                .map_err(|_| timed_out(&url, timeout))?
+                .map_err(|err| {
+                    error(
+                        wit::ErrorKind::Unavailable,
+                        format!("request to {url} failed: {err}"),
+                    )
+                })?;
+            let status = response.status();
+            let location = response
+                .headers()
+                .get(hyper::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .map(str::to_owned);
+            if let (true, Some(location)) = (status.is_redirection(), location)
+                && redirects < request.max_redirects
+            {
+                redirects += 1;
+                url = resolve(&url, &location)?;
+                // 303, and 301/302 after a POST, continue as a GET without a body.
+                if status == StatusCode::SEE_OTHER
+                    || (method == Method::POST
+                        && matches!(status, StatusCode::MOVED_PERMANENTLY | StatusCode::FOUND))
+                {
+                    method = Method::GET;
+                    body.clear();
+                }
+                continue;
+            }
+            let headers = response
+                .headers()
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect();
+            let max = request.max_response as usize;
+            let left = timeout.saturating_sub(started.elapsed());
+            let body = tokio::time::timeout(left, read_capped(response.into_body(), max, &url))
+                .await
+                .map_err(|_| timed_out(&url, timeout))??;
+            return Ok(Incoming {
+                status: status.as_u16(),
+                headers,
+                body,
+            });
+        }
+    }
+}
+
+impl InstanceState {
+    /// Checks and audits `net` for the URL's `host:port`; only `http` is supported.
+    fn authorize(&mut self, url: &Uri) -> Result<(), wit::Error> {
+        match url.scheme_str() {
+            Some("http") => {}
+            Some("https") => {
+                return Err(error(
+                    wit::ErrorKind::Unsupported,
+                    format!("{url}: https is not supported by this host yet; use http"),
+                ));
+            }
+            _ => return Err(invalid(format!("`{url}` is not an absolute http:// URL"))),
+        }
+        let host = url
+            .host()
+            .ok_or_else(|| invalid(format!("`{url}` has no host")))?
+            .to_ascii_lowercase();
+        let host = if host.contains(':') && !host.starts_with('[') {
+            format!("[{host}]")
+        } else {
+            host
+        };
+        let resource = format!("{host}:{}", url.port_u16().unwrap_or(80));
+        self.check(CapabilityKind::Net, &resource)
+    }
+}
+
+/// The target of a redirect: an absolute URL, or an absolute path on the same origin.
+fn resolve(base: &Uri, location: &str) -> Result<Uri, wit::Error> {
+    let target = if location.starts_with('/') && !location.starts_with("//") {
+        let authority = base.authority().map(|a| a.as_str()).unwrap_or_default();
+        format!(
+            "{}://{authority}{location}",
+            base.scheme_str().unwrap_or("http")
+        )
+    } else {
+        location.to_owned()
+    };
+    target
+        .parse()
+        .map_err(|err| invalid(format!("redirect to `{location}` is not a URL: {err}")))
+}
+
+async fn read_capped(
+    mut body: hyper::body::Incoming,
+    max: usize,
+    url: &Uri,
+) -> Result<Vec<u8>, wit::Error> {
+    let mut kept = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|err| {
+            error(
+                wit::ErrorKind::Unavailable,
+                format!("reading {url} failed: {err}"),
+            )
+        })?;
+        if let Ok(data) = frame.into_data() {
+            if kept.len() + data.len() > max {
+                return Err(error(
+                    wit::ErrorKind::Internal,
+                    format!("the response from {url} is over the {max}-byte limit (max-response)"),
+                ));
+            }
+            kept.extend_from_slice(&data);
+        }
+    }
+    Ok(kept)
+}
+
+fn invalid(message: String) -> wit::Error {
+    error(wit::ErrorKind::InvalidInput, message)
+}
+
+fn timed_out(url: &Uri, timeout: Duration) -> wit::Error {
+    error(
+        wit::ErrorKind::Timeout,
+        format!("request to {url} took longer than {timeout:?}"),
+    )
+}

@@ -129,7 +129,7 @@ pub enum Error {
         reason: String,
     },
     /// Strict mode: the component declares capabilities the operator did not grant.
-    #[error("{component} was not started: it declares capabilities that are not granted: {}; grant them (LoadOptions::grants, or `grants` in airssys.toml) or use Mode::Permissive", missing.iter().map(|(k, p)| format!("{k} `{p}`")).collect::<Vec<_>>().join(", "))]
+    #[error("{component} was not started: it declares capabilities that are not granted: {}; grant them (`--grant KIND=PATTERN` with `airssys run`, `grants` in airssys.toml, or LoadOptions::grants) or use the permissive mode", missing.iter().map(|(k, p)| format!("{k} `{p}`")).collect::<Vec<_>>().join(", "))]
     NotGranted {
         /// `name@version`.
         component: String,

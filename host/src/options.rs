@@ -65,4 +65,9 @@ impl LoadOptions {
         self.grants = grants;
         self
     }
+
+    /// The grants set so far (e.g. read from an `airssys.toml`).
+    pub fn granted(&self) -> &Capabilities {
+        &self.grants
+    }
 }

@@ -97,7 +97,10 @@ async fn strict_mode_refuses_to_start_and_lists_what_is_missing() {
     );
     let msg = err.to_string();
     assert!(msg.contains("fs_read `/**`, fs_write `/**`"), "{msg}");
-    assert!(msg.contains("Mode::Permissive"), "{msg}");
+    assert!(
+        msg.contains("`--grant KIND=PATTERN`") && msg.contains("permissive mode"),
+        "{msg}"
+    );
     // Granting everything it declares lets it start in strict mode.
     let mut all = Capabilities::default();
     all.add(CapabilityKind::FsRead, "/**").unwrap();

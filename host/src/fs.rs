@@ -18,8 +18,10 @@ type FsResult<T> = Result<T, wit::Error>;
 impl filesystem::Host for InstanceState {
     fn read(&mut self, path: String) -> FsResult<Vec<u8>> {
         let (dir, rel) = self.open_root(CapabilityKind::FsRead, &path)?;
-        let meta = dir.metadata(&rel).map_err(|e| io_error(&path, e))?;
-        refuse_hard_links(&path, &meta)?;
+        let meta = dir
+            .metadata(&rel)
+            .map_err(|e| self.fs_error(CapabilityKind::FsRead, &path, e))?;
+        self.refuse_hard_links(CapabilityKind::FsRead, &path, &meta)?;
         let limit = self.limits.max_payload as u64;
         if meta.len() > limit {
             return Err(error(
@@ -30,28 +32,31 @@ impl filesystem::Host for InstanceState {
                 ),
             ));
         }
-        dir.read(&rel).map_err(|e| io_error(&path, e))
+        dir.read(&rel)
+            .map_err(|e| self.fs_error(CapabilityKind::FsRead, &path, e))
     }
 
     fn write(&mut self, path: String, data: Vec<u8>) -> FsResult<()> {
         let (dir, rel) = self.open_root(CapabilityKind::FsWrite, &path)?;
         if let Ok(meta) = dir.metadata(&rel) {
-            refuse_hard_links(&path, &meta)?;
+            self.refuse_hard_links(CapabilityKind::FsWrite, &path, &meta)?;
         }
-        dir.write(&rel, data).map_err(|e| io_error(&path, e))
+        dir.write(&rel, data)
+            .map_err(|e| self.fs_error(CapabilityKind::FsWrite, &path, e))
     }
 
     fn append(&mut self, path: String, data: Vec<u8>) -> FsResult<()> {
         let (dir, rel) = self.open_root(CapabilityKind::FsWrite, &path)?;
         if let Ok(meta) = dir.metadata(&rel) {
-            refuse_hard_links(&path, &meta)?;
+            self.refuse_hard_links(CapabilityKind::FsWrite, &path, &meta)?;
         }
         let mut options = OpenOptions::new();
         options.append(true).create(true);
         let mut file = dir
             .open_with(&rel, &options)
-            .map_err(|e| io_error(&path, e))?;
-        file.write_all(&data).map_err(|e| io_error(&path, e))
+            .map_err(|e| self.fs_error(CapabilityKind::FsWrite, &path, e))?;
+        file.write_all(&data)
+            .map_err(|e| self.fs_error(CapabilityKind::FsWrite, &path, e))
     }
 
     fn list_dir(&mut self, path: String) -> FsResult<Vec<String>> {
@@ -61,10 +66,10 @@ impl filesystem::Host for InstanceState {
         } else {
             dir.read_dir(&rel)
         }
-        .map_err(|e| io_error(&path, e))?;
+        .map_err(|e| self.fs_error(CapabilityKind::FsRead, &path, e))?;
         let mut names = Vec::new();
         for entry in entries {
-            let entry = entry.map_err(|e| io_error(&path, e))?;
+            let entry = entry.map_err(|e| self.fs_error(CapabilityKind::FsRead, &path, e))?;
             names.push(entry.file_name().to_string_lossy().into_owned());
         }
         names.sort();
@@ -78,7 +83,7 @@ impl filesystem::Host for InstanceState {
         } else {
             dir.symlink_metadata(&rel)
         }
-        .map_err(|e| io_error(&path, e))?;
+        .map_err(|e| self.fs_error(CapabilityKind::FsRead, &path, e))?;
         let kind = if meta.is_symlink() {
             EntryKind::Symlink
         } else if meta.is_dir() {
@@ -106,7 +111,8 @@ impl filesystem::Host for InstanceState {
 
     fn create_dir(&mut self, path: String) -> FsResult<()> {
         let (dir, rel) = self.open_root(CapabilityKind::FsWrite, &path)?;
-        dir.create_dir(&rel).map_err(|e| io_error(&path, e))
+        dir.create_dir(&rel)
+            .map_err(|e| self.fs_error(CapabilityKind::FsWrite, &path, e))
     }
 
     fn remove(&mut self, path: String) -> FsResult<()> {
@@ -117,13 +123,15 @@ impl filesystem::Host for InstanceState {
                 format!("`{path}` is the root of a grant and cannot be removed"),
             ));
         }
-        let meta = dir.symlink_metadata(&rel).map_err(|e| io_error(&path, e))?;
+        let meta = dir
+            .symlink_metadata(&rel)
+            .map_err(|e| self.fs_error(CapabilityKind::FsWrite, &path, e))?;
         if meta.is_dir() {
             dir.remove_dir(&rel)
         } else {
             dir.remove_file(&rel)
         }
-        .map_err(|e| io_error(&path, e))
+        .map_err(|e| self.fs_error(CapabilityKind::FsWrite, &path, e))
     }
 
     fn rename(&mut self, from: String, to: String) -> FsResult<()> {
@@ -137,7 +145,7 @@ impl filesystem::Host for InstanceState {
         }
         from_dir
             .rename(&from_rel, &to_dir, &to_rel)
-            .map_err(|e| io_error(&from, e))
+            .map_err(|e| self.fs_error(CapabilityKind::FsWrite, &from, e))
     }
 }
 
@@ -207,15 +215,33 @@ fn literal_root(pattern: &str) -> PathBuf {
     literal
 }
 
-/// A second name for a file can point outside every grant; refuse it.
-fn refuse_hard_links(path: &str, meta: &cap_std::fs::Metadata) -> FsResult<()> {
-    if meta.is_file() && meta.nlink() > 1 {
-        return Err(error(
-            wit::ErrorKind::Denied,
-            format!("`{path}` has other hard links, which could lead outside the granted root"),
-        ));
+impl InstanceState {
+    /// A second name for a file can point outside every grant: refuse it, audited and
+    /// counted as a denial.
+    fn refuse_hard_links(
+        &mut self,
+        kind: CapabilityKind,
+        path: &str,
+        meta: &cap_std::fs::Metadata,
+    ) -> FsResult<()> {
+        if meta.is_file() && meta.nlink() > 1 {
+            self.record_denial(kind, path);
+            return Err(error(
+                wit::ErrorKind::Denied,
+                format!("`{path}` has other hard links, which could lead outside the granted root"),
+            ));
+        }
+        Ok(())
     }
-    Ok(())
+
+    /// Maps an I/O error; cap-std's refusal to leave the root (a symlink or `..` out of it)
+    /// is also audited and counted as a denial.
+    fn fs_error(&mut self, kind: CapabilityKind, path: &str, err: io::Error) -> wit::Error {
+        if err.kind() == io::ErrorKind::PermissionDenied {
+            self.record_denial(kind, path);
+        }
+        io_error(path, err)
+    }
 }
 
 fn io_error(path: &str, err: io::Error) -> wit::Error {

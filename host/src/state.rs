@@ -140,10 +140,15 @@ impl InstanceState {
         }
     }
 
-    /// Records a denial of `kind` on `resource` and builds the guest's error.
-    pub(crate) fn denial(&mut self, kind: CapabilityKind, resource: &str) -> wit::Error {
+    /// Audits and counts a denial of `kind` on `resource`.
+    pub(crate) fn record_denial(&mut self, kind: CapabilityKind, resource: &str) {
         self.audit(kind, resource, Outcome::Denied);
         self.denials.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records a denial of `kind` on `resource` and builds the guest's error.
+    pub(crate) fn denial(&mut self, kind: CapabilityKind, resource: &str) -> wit::Error {
+        self.record_denial(kind, resource);
         wit::Error {
             kind: wit::ErrorKind::Denied,
             message: format!(

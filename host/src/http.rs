@@ -1,6 +1,7 @@
 //! The `airssys:core/http` host interface: outbound HTTP/1.1 to granted `host:port`s, every
 //! redirect re-checked, within a timeout capped by the call's deadline and a response cap.
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use airssys_contract::CapabilityKind;
@@ -31,9 +32,20 @@ impl http::Host for InstanceState {
         let mut redirects = 0u8;
         loop {
             self.authorize(&url)?;
-            let mut builder = Request::builder().method(method.clone()).uri(url.clone());
+            let addr = self.vet(&url).await?;
+            // Connect to the vetted address; the server still sees the name it was asked for.
+            let path = url.path_and_query().map_or("/", |p| p.as_str());
+            let target: Uri = format!("http://{addr}{path}")
+                .parse()
+                .map_err(|err| invalid(format!("`{url}`: {err}")))?;
+            let mut builder = Request::builder().method(method.clone()).uri(target);
             for (name, value) in &request.headers {
-                builder = builder.header(name.as_str(), value.as_str());
+                if !name.eq_ignore_ascii_case("host") {
+                    builder = builder.header(name.as_str(), value.as_str());
+                }
+            }
+            if let Some(authority) = url.authority() {
+                builder = builder.header(hyper::header::HOST, authority.as_str());
             }
             let outgoing = builder
                 .body(Full::new(Bytes::from(body.clone())))
@@ -117,6 +129,70 @@ impl InstanceState {
         };
         let resource = format!("{host}:{}", url.port_u16().unwrap_or(80));
         self.check(CapabilityKind::Net, &resource)
+    }
+
+    /// Resolves the URL's host and returns the address to connect to. A name that resolves
+    /// to a loopback, private, link-local or unspecified address is refused unless that
+    /// address itself is granted: such addresses are reachable only when granted literally,
+    /// however the name is spelled (`localhost`, `0x7f000001`, a rebinding DNS record).
+    /// Connecting to the vetted address means a second lookup cannot change it.
+    async fn vet(&mut self, url: &Uri) -> Result<SocketAddr, wit::Error> {
+        let host = url.host().unwrap_or_default();
+        let port = url.port_u16().unwrap_or(80);
+        let literal = host.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = literal.parse::<IpAddr>() {
+            return Ok(SocketAddr::new(ip, port));
+        }
+        let addr = tokio::net::lookup_host((host, port))
+            .await
+            .ok()
+            .and_then(|mut addrs| addrs.next())
+            .ok_or_else(|| {
+                error(
+                    wit::ErrorKind::Unavailable,
+                    format!("cannot resolve `{host}`"),
+                )
+            })?;
+        if !is_public(addr.ip())
+            && !self
+                .capabilities
+                .allows(CapabilityKind::Net, &addr.to_string())
+        {
+            self.record_denial(CapabilityKind::Net, &addr.to_string());
+            return Err(error(
+                wit::ErrorKind::Denied,
+                format!(
+                    "net `{host}:{port}` resolves to {addr}, a loopback or private address; grant `{addr}` to allow it"
+                ),
+            ));
+        }
+        Ok(addr)
+    }
+}
+
+/// True for addresses on the public internet: not loopback, private, link-local, unique
+/// local, unspecified, broadcast or multicast.
+fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.octets()[0] == 0)
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_public(IpAddr::V4(v4)),
+            None => {
+                !(v6.is_loopback()
+                    || v6.is_unspecified()
+                    || v6.is_multicast()
+                    || v6.is_unique_local()
+                    || v6.is_unicast_link_local())
+            }
+        },
     }
 }
 

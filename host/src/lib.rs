@@ -23,7 +23,8 @@
 //! }
 //! ```
 //!
-//! Guests get WASI with nothing granted (no environment, files or sockets); their stdout and
+//! Guests get WASI with no environment, and files and TCP connects only as the operator
+//! granted what they declared (see [`Mode`] and [`LoadOptions::grants`]); their stdout and
 //! stderr lines, and their `airssys::log` events, go to `tracing` on the `airssys::guest`
 //! target, tagged with `name@version`.
 

@@ -21,6 +21,16 @@ impl process::Host for InstanceState {
             .chain(args.iter().copied())
             .collect::<Vec<_>>()
             .join(" ");
+        if let Some((key, _)) = command.env.iter().find(|(k, _)| injects_code(k)) {
+            self.record_denial(CapabilityKind::Process, &line);
+            return Err(error(
+                wit::ErrorKind::Denied,
+                format!(
+                    "the environment variable `{key}` would let the guest load code into `{}`",
+                    command.program
+                ),
+            ));
+        }
         if self.capabilities.allows_process(&command.program, &args) {
             self.audit(
                 CapabilityKind::Process,
@@ -29,15 +39,6 @@ impl process::Host for InstanceState {
             );
         } else {
             return Err(self.denial(CapabilityKind::Process, &line));
-        }
-        if let Some((key, _)) = command.env.iter().find(|(k, _)| injects_code(k)) {
-            return Err(error(
-                wit::ErrorKind::Denied,
-                format!(
-                    "the environment variable `{key}` would let the guest load code into `{}`",
-                    command.program
-                ),
-            ));
         }
         let program = resolve_program(&command.program).ok_or_else(|| {
             error(

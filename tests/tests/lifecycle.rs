@@ -316,7 +316,7 @@ async fn manifest_declares_capabilities() {
 }
 
 #[tokio::test]
-async fn wasi_grants_nothing() {
+async fn wasi_grants_no_environment_files_or_ungranted_connections() {
     // A real listener, so a refusal comes from the sandbox and not from a closed port.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -359,7 +359,7 @@ async fn guest_output_and_logs_reach_the_host_log_tagged() {
     );
     let stderr = line("stream=\"stderr\"");
     assert!(stderr.contains("err: hello from the guest"), "{stderr}");
-    let log = line("WARN");
+    let log = line("WARN airssys::guest");
     assert!(
         log.contains("airssys::guest") && log.contains("source=\"faults\""),
         "{log}"

@@ -74,10 +74,15 @@ async fn a_host_outside_the_grants_is_denied_without_connecting() {
 #[tokio::test]
 async fn wildcards_never_reach_look_alike_names_loopback_or_ips() {
     let server = LoopbackServer::start("127.0.0.1");
-    let handle = netter(&["*.example.com:80".to_owned(), "*:*".to_owned()]).await;
+    // `*.example.com` covers sub-domains only.
+    let handle = netter(&["*.example.com:80".to_owned()]).await;
+    for url in ["http://badexample.com/", "http://example.com/"] {
+        let (kind, msg) = failure(fetch(&handle, json!({ "url": url })).await);
+        assert_eq!(kind, ErrorKind::Denied, "{url}: {msg}");
+    }
+    // A lone `*` covers names, never `localhost` or IP literals.
+    let handle = netter(&["*:*".to_owned()]).await;
     for url in [
-        "http://badexample.com/".to_owned(),
-        "http://example.com/".to_owned(),
         format!("http://localhost:{}/hello", server.addr.port()),
         server.url("/hello"),
     ] {
@@ -167,4 +172,21 @@ async fn wasi_sockets_follow_the_same_grants() {
     assert_eq!(kind, ErrorKind::Denied, "{msg}");
     assert_eq!(other.hits(), 0);
     assert_eq!(handle.stats().denials, 1);
+}
+
+#[tokio::test]
+async fn names_that_resolve_to_loopback_need_the_address_granted() {
+    let server = LoopbackServer::start("127.0.0.1");
+    let port = server.addr.port();
+    // `0x7f000001` is a valid-looking name that the system resolver maps to 127.0.0.1.
+    let url = format!("http://0x7f000001:{port}/hello");
+    let handle = netter(&["*:*".to_owned()]).await;
+    let (kind, msg) = failure(fetch(&handle, json!({ "url": url })).await);
+    assert_eq!(kind, ErrorKind::Denied, "{msg}");
+    assert!(msg.contains("resolves to 127.0.0.1"), "{msg}");
+    assert_eq!(server.hits(), 0);
+    // Granting the address itself allows it, whatever the name.
+    let handle = netter(&["*:*".to_owned(), server.addr.to_string()]).await;
+    let reply = fetch(&handle, json!({ "url": url })).await.unwrap();
+    assert_eq!(reply["body"], "hello");
 }

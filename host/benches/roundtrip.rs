@@ -229,58 +229,37 @@ fn benches(c: &mut Criterion) {
     group.finish();
 
     // Start and stop an instance: instantiate, init, shutdown, drop. airssys also spawns
-    // the instance's task; teardown is included on both sides so neither defers work.
-    let mut group = c.benchmark_group("instantiate");
-    group.bench_function("raw", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let (mut store, instance) = raw_start(&engine, &pre).await;
-                instance
-                    .airssys_core_lifecycle()
-                    .call_shutdown(&mut store)
-                    .await
-                    .unwrap();
-            })
-        })
-    });
-    group.bench_function("airssys", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let handle = prepared.start(LoadOptions::new()).await.unwrap();
-                handle.shutdown().await.unwrap();
-            })
-        })
-    });
-    group.finish();
-
-    // The same on a current-thread runtime: the actor's task runs on the caller's thread, so
-    // this isolates the work from cross-thread wake-ups.
+    // the instance's task; teardown is included on both sides so neither defers work. On a
+    // current-thread runtime the actor's task runs on the caller's thread, which isolates
+    // the work from cross-thread wake-ups.
     let local = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let mut group = c.benchmark_group("instantiate_current_thread");
-    group.bench_function("raw", |b| {
-        b.iter(|| {
-            local.block_on(async {
-                let (mut store, instance) = raw_start(&engine, &pre).await;
-                instance
-                    .airssys_core_lifecycle()
-                    .call_shutdown(&mut store)
-                    .await
-                    .unwrap();
+    for (name, runtime) in [("instantiate", &rt), ("instantiate_current_thread", &local)] {
+        let mut group = c.benchmark_group(name);
+        group.bench_function("raw", |b| {
+            b.iter(|| {
+                runtime.block_on(async {
+                    let (mut store, instance) = raw_start(&engine, &pre).await;
+                    instance
+                        .airssys_core_lifecycle()
+                        .call_shutdown(&mut store)
+                        .await
+                        .unwrap();
+                })
             })
-        })
-    });
-    group.bench_function("airssys", |b| {
-        b.iter(|| {
-            local.block_on(async {
-                let handle = prepared.start(LoadOptions::new()).await.unwrap();
-                handle.shutdown().await.unwrap();
+        });
+        group.bench_function("airssys", |b| {
+            b.iter(|| {
+                runtime.block_on(async {
+                    let handle = prepared.start(LoadOptions::new()).await.unwrap();
+                    handle.shutdown().await.unwrap();
+                })
             })
-        })
-    });
-    group.finish();
+        });
+        group.finish();
+    }
 
     let mut group = c.benchmark_group("request");
     // Baseline: a task owns the store and answers over a oneshot, like any actor would.

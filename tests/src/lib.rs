@@ -10,6 +10,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use airssys_cli::build::{BuildOptions, build_crate, ensure_wasm_target};
+use airssys_host::{
+    Capabilities, CapabilityKind, ComponentHandle, ErrorKind, Host, LoadOptions, Mode,
+};
 
 /// The repository root.
 pub fn workspace_root() -> &'static Path {
@@ -48,6 +51,34 @@ pub fn guest(crate_dir: &str) -> PathBuf {
         .unwrap_or_else(|err| panic!("building {crate_dir} failed: {err}"));
     built.insert(crate_dir.to_owned(), path.clone());
     path
+}
+
+/// Starts the guest crate at `crate_dir` on a permissive host, granting it `kind` on
+/// `patterns` (it may use what it declared and these allow).
+pub async fn start_granted(
+    crate_dir: &str,
+    kind: CapabilityKind,
+    patterns: &[impl AsRef<str>],
+) -> ComponentHandle {
+    let mut grants = Capabilities::default();
+    for pattern in patterns {
+        grants.add(kind, pattern.as_ref()).unwrap();
+    }
+    let host = Host::builder().mode(Mode::Permissive).build().unwrap();
+    host.load_with(guest(crate_dir), LoadOptions::new().grants(grants))
+        .await
+        .unwrap()
+}
+
+/// The guest's error kind and the full message of a call that must have failed with a
+/// domain error.
+pub fn guest_failure<T: std::fmt::Debug>(result: airssys_host::Result<T>) -> (ErrorKind, String) {
+    let err = result.expect_err("must fail");
+    let kind = err
+        .guest_error()
+        .unwrap_or_else(|| panic!("{err:?}"))
+        .kind();
+    (kind, err.to_string())
 }
 
 /// The binary of `tests/wat/<name>.wat`.

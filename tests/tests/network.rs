@@ -3,36 +3,18 @@
 
 use std::time::Duration;
 
-use airssys_host::{
-    Capabilities, CapabilityKind, ComponentHandle, ErrorKind, Host, LoadOptions, Mode,
-};
-use airssys_tests::{LoopbackServer, guest};
+use airssys_host::{CapabilityKind, ComponentHandle, ErrorKind};
+use airssys_tests::{LoopbackServer, guest_failure, start_granted};
 use serde_json::{Value, json};
 
 const NETTER: &str = "tests/fixtures/netter";
 
 async fn netter(patterns: &[String]) -> ComponentHandle {
-    let mut grants = Capabilities::default();
-    for pattern in patterns {
-        grants.add(CapabilityKind::Net, pattern).unwrap();
-    }
-    let host = Host::builder().mode(Mode::Permissive).build().unwrap();
-    host.load_with(guest(NETTER), LoadOptions::new().grants(grants))
-        .await
-        .unwrap()
+    start_granted(NETTER, CapabilityKind::Net, patterns).await
 }
 
 async fn fetch(handle: &ComponentHandle, request: Value) -> airssys_host::Result<Value> {
     handle.request_json(&request).await
-}
-
-fn failure(result: airssys_host::Result<Value>) -> (ErrorKind, String) {
-    let err = result.expect_err("must fail");
-    let kind = err
-        .guest_error()
-        .unwrap_or_else(|| panic!("{err:?}"))
-        .kind();
-    (kind, err.to_string())
 }
 
 #[tokio::test]
@@ -59,14 +41,15 @@ async fn a_host_outside_the_grants_is_denied_without_connecting() {
     let allowed = LoopbackServer::start("127.0.0.1");
     let other = LoopbackServer::start("127.0.0.2");
     let handle = netter(&[allowed.addr.to_string()]).await;
-    let (kind, msg) = failure(fetch(&handle, json!({ "url": other.url("/hello") })).await);
+    let (kind, msg) = guest_failure(fetch(&handle, json!({ "url": other.url("/hello") })).await);
     assert_eq!(kind, ErrorKind::Denied);
     assert!(
         msg.contains(&format!("net `{}` is not allowed", other.addr)),
         "{msg}"
     );
     // Another port on the granted address is another resource.
-    let (kind, _) = failure(fetch(&handle, json!({ "url": "http://127.0.0.1:1/hello" })).await);
+    let (kind, _) =
+        guest_failure(fetch(&handle, json!({ "url": "http://127.0.0.1:1/hello" })).await);
     assert_eq!(kind, ErrorKind::Denied);
     assert_eq!(other.hits(), 0);
 }
@@ -77,7 +60,7 @@ async fn wildcards_never_reach_look_alike_names_loopback_or_ips() {
     // `*.example.com` covers sub-domains only.
     let handle = netter(&["*.example.com:80".to_owned()]).await;
     for url in ["http://badexample.com/", "http://example.com/"] {
-        let (kind, msg) = failure(fetch(&handle, json!({ "url": url })).await);
+        let (kind, msg) = guest_failure(fetch(&handle, json!({ "url": url })).await);
         assert_eq!(kind, ErrorKind::Denied, "{url}: {msg}");
     }
     // A lone `*` covers names, never `localhost` or IP literals.
@@ -86,7 +69,7 @@ async fn wildcards_never_reach_look_alike_names_loopback_or_ips() {
         format!("http://localhost:{}/hello", server.addr.port()),
         server.url("/hello"),
     ] {
-        let (kind, msg) = failure(fetch(&handle, json!({ "url": url })).await);
+        let (kind, msg) = guest_failure(fetch(&handle, json!({ "url": url })).await);
         assert_eq!(kind, ErrorKind::Denied, "{url}: {msg}");
     }
     assert_eq!(server.hits(), 0);
@@ -116,7 +99,7 @@ async fn redirects_are_followed_and_each_is_checked() {
     );
 
     let escape = server.url(&format!("/redirect?to={}", other.url("/hello")));
-    let (kind, msg) = failure(fetch(&handle, json!({ "url": escape })).await);
+    let (kind, msg) = guest_failure(fetch(&handle, json!({ "url": escape })).await);
     assert_eq!(kind, ErrorKind::Denied);
     assert!(msg.contains(&other.addr.to_string()), "{msg}");
     assert_eq!(
@@ -130,7 +113,7 @@ async fn redirects_are_followed_and_each_is_checked() {
 async fn responses_are_capped_and_slow_servers_time_out() {
     let server = LoopbackServer::start("127.0.0.1");
     let handle = netter(&[server.addr.to_string()]).await;
-    let (kind, msg) = failure(
+    let (kind, msg) = guest_failure(
         fetch(
             &handle,
             json!({ "url": server.url("/big"), "max_response": 1000 }),
@@ -140,7 +123,7 @@ async fn responses_are_capped_and_slow_servers_time_out() {
     assert_eq!(kind, ErrorKind::Internal);
     assert!(msg.contains("over the 1000-byte limit"), "{msg}");
     let started = std::time::Instant::now();
-    let (kind, _) = failure(
+    let (kind, _) = guest_failure(
         fetch(
             &handle,
             json!({ "url": server.url("/slow"), "timeout_ms": 300 }),
@@ -154,7 +137,8 @@ async fn responses_are_capped_and_slow_servers_time_out() {
 #[tokio::test]
 async fn https_is_refused_plainly_for_now() {
     let handle = netter(&["*.example.com:443".to_owned()]).await;
-    let (kind, msg) = failure(fetch(&handle, json!({ "url": "https://api.example.com/" })).await);
+    let (kind, msg) =
+        guest_failure(fetch(&handle, json!({ "url": "https://api.example.com/" })).await);
     assert_eq!(kind, ErrorKind::Unsupported);
     assert!(msg.contains("https is not supported"), "{msg}");
 }
@@ -168,7 +152,7 @@ async fn wasi_sockets_follow_the_same_grants() {
         .await
         .unwrap();
     assert_eq!(reply["body"], "hello");
-    let (kind, msg) = failure(fetch(&handle, json!({ "tcp": other.addr.to_string() })).await);
+    let (kind, msg) = guest_failure(fetch(&handle, json!({ "tcp": other.addr.to_string() })).await);
     assert_eq!(kind, ErrorKind::Denied, "{msg}");
     assert_eq!(other.hits(), 0);
     assert_eq!(handle.stats().denials, 1);
@@ -181,7 +165,7 @@ async fn names_that_resolve_to_loopback_need_the_address_granted() {
     // `0x7f000001` is a valid-looking name that the system resolver maps to 127.0.0.1.
     let url = format!("http://0x7f000001:{port}/hello");
     let handle = netter(&["*:*".to_owned()]).await;
-    let (kind, msg) = failure(fetch(&handle, json!({ "url": url })).await);
+    let (kind, msg) = guest_failure(fetch(&handle, json!({ "url": url })).await);
     assert_eq!(kind, ErrorKind::Denied, "{msg}");
     assert!(msg.contains("resolves to 127.0.0.1"), "{msg}");
     assert_eq!(server.hits(), 0);

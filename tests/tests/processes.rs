@@ -3,37 +3,19 @@
 
 use std::time::{Duration, Instant};
 
-use airssys_host::{
-    Capabilities, CapabilityKind, ComponentHandle, ErrorKind, Host, LoadOptions, Mode,
-};
-use airssys_tests::guest;
+use airssys_host::{CapabilityKind, ComponentHandle, ErrorKind};
+use airssys_tests::{guest_failure, start_granted};
 use serde_json::{Value, json};
 
 const PROCS: &str = "tests/fixtures/procs";
 
 /// The fixture in permissive mode, granted `patterns`.
 async fn procs(patterns: &[&str]) -> ComponentHandle {
-    let mut grants = Capabilities::default();
-    for pattern in patterns {
-        grants.add(CapabilityKind::Process, pattern).unwrap();
-    }
-    let host = Host::builder().mode(Mode::Permissive).build().unwrap();
-    host.load_with(guest(PROCS), LoadOptions::new().grants(grants))
-        .await
-        .unwrap()
+    start_granted(PROCS, CapabilityKind::Process, patterns).await
 }
 
 async fn run(handle: &ComponentHandle, request: Value) -> airssys_host::Result<Value> {
     handle.request_json(&request).await
-}
-
-fn error_kind(result: airssys_host::Result<Value>) -> (ErrorKind, String) {
-    let err = result.expect_err("must fail");
-    let kind = err
-        .guest_error()
-        .unwrap_or_else(|| panic!("{err:?}"))
-        .kind();
-    (kind, err.to_string())
 }
 
 #[tokio::test]
@@ -62,15 +44,16 @@ async fn a_command_or_argument_outside_the_grants_is_denied() {
     run(&handle, json!({ "program": "echo", "args": ["hello"] }))
         .await
         .unwrap();
-    let (kind, msg) = error_kind(run(&handle, json!({ "program": "echo", "args": ["bye"] })).await);
+    let (kind, msg) =
+        guest_failure(run(&handle, json!({ "program": "echo", "args": ["bye"] })).await);
     assert_eq!(kind, ErrorKind::Denied);
     assert!(msg.contains("process `echo bye` is not allowed"), "{msg}");
     let (kind, msg) =
-        error_kind(run(&handle, json!({ "program": "sh", "args": ["-c", "id"] })).await);
+        guest_failure(run(&handle, json!({ "program": "sh", "args": ["-c", "id"] })).await);
     assert_eq!(kind, ErrorKind::Denied, "declared but not granted: {msg}");
-    let (kind, _) = error_kind(run(&handle, json!({ "program": "ls", "args": ["/"] })).await);
+    let (kind, _) = guest_failure(run(&handle, json!({ "program": "ls", "args": ["/"] })).await);
     assert_eq!(kind, ErrorKind::Denied, "neither declared nor granted");
-    let (kind, _) = error_kind(
+    let (kind, _) = guest_failure(
         run(
             &handle,
             json!({ "program": "git", "args": ["push", "origin"] }),
@@ -105,7 +88,7 @@ async fn the_guest_cannot_choose_the_executable_or_inject_code() {
     .await
     .unwrap();
     assert_eq!(out["stdout"], "real cat");
-    let (kind, msg) = error_kind(
+    let (kind, msg) = guest_failure(
         run(
             &handle,
             json!({ "program": "echo", "env": [["LD_PRELOAD", "/tmp/evil.so"]] }),
@@ -120,7 +103,7 @@ async fn the_guest_cannot_choose_the_executable_or_inject_code() {
 async fn a_slow_command_is_killed_at_its_timeout() {
     let handle = procs(&["sleep *"]).await;
     let started = Instant::now();
-    let (kind, msg) = error_kind(
+    let (kind, msg) = guest_failure(
         run(
             &handle,
             json!({ "program": "sleep", "args": ["5"], "timeout_ms": 200 }),
@@ -154,7 +137,7 @@ async fn output_is_capped() {
 async fn a_missing_program_is_not_found() {
     let handle = procs(&["airssys-no-such-program"]).await;
     let (kind, msg) =
-        error_kind(run(&handle, json!({ "program": "airssys-no-such-program" })).await);
+        guest_failure(run(&handle, json!({ "program": "airssys-no-such-program" })).await);
     assert_eq!(kind, ErrorKind::NotFound);
     assert!(
         msg.contains("cannot start `airssys-no-such-program`"),

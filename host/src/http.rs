@@ -91,7 +91,8 @@ impl http::Host for InstanceState {
                     )
                 })
                 .collect();
-            let max = request.max_response as usize;
+            // The guest chooses the cap, but never past what a reply could carry anyway.
+            let max = (request.max_response as usize).min(self.limits.max_payload);
             let left = timeout.saturating_sub(started.elapsed());
             let body = tokio::time::timeout(left, read_capped(response.into_body(), max, &url))
                 .await

@@ -11,3 +11,8 @@ wasmtime::component::bindgen!({
 });
 
 pub(crate) use airssys::core::types as wit;
+
+/// A domain error for the guest: a value of the `error` record, never a trap.
+pub(crate) fn guest_error(kind: wit::ErrorKind, message: String) -> wit::Error {
+    wit::Error { kind, message }
+}

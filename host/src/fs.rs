@@ -10,7 +10,7 @@ use cap_std::ambient_authority;
 use cap_std::fs::{Dir, MetadataExt, OpenOptions};
 
 use crate::bindings::airssys::core::filesystem::{self, EntryKind, EntryMetadata};
-use crate::bindings::wit;
+use crate::bindings::{guest_error as error, wit};
 use crate::state::InstanceState;
 
 type FsResult<T> = Result<T, wit::Error>;
@@ -253,10 +253,6 @@ fn io_error(path: &str, err: io::Error) -> wit::Error {
         _ => wit::ErrorKind::Internal,
     };
     error(kind, format!("`{path}`: {err}"))
-}
-
-pub(crate) fn error(kind: wit::ErrorKind, message: String) -> wit::Error {
-    wit::Error { kind, message }
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use wasmtime::{Engine, OptLevel};
 use crate::audit::AuditLog;
 use crate::bindings;
 use crate::prepared::Prepared;
+use crate::source::read_limited;
 use crate::state::InstanceState;
 use crate::{
     ComponentHandle, Error, Event, Limits, LoadOptions, Mode, Result, Source, Supervision,
@@ -269,7 +270,10 @@ impl Host {
         let origin = source.origin();
         let limit = self.inner.settings.max_component_size;
         let bytes = match source {
-            Source::File(path) => read_limited(&path, limit, &origin).await?,
+            // Blocking file I/O stays off the async workers.
+            Source::File(path) => tokio::task::spawn_blocking(move || read_limited(&path, limit))
+                .await
+                .map_err(|err| Error::Config(format!("reading task failed: {err}")))??,
             Source::Bytes { bytes, .. } => bytes,
         };
         if bytes.len() > limit {
@@ -322,23 +326,6 @@ impl Host {
         // The map stays consistent even if a holder panicked, so poisoning is ignored.
         self.inner.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
-}
-
-/// Reads a file after checking its size, so an oversize file is refused without reading it.
-async fn read_limited(path: &std::path::Path, limit: usize, origin: &str) -> Result<Vec<u8>> {
-    let io = |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let size = tokio::fs::metadata(path).await.map_err(io)?.len();
-    if size > limit as u64 {
-        return Err(Error::TooLarge {
-            origin: origin.to_owned(),
-            size: usize::try_from(size).unwrap_or(usize::MAX),
-            limit,
-        });
-    }
-    tokio::fs::read(path).await.map_err(io)
 }
 
 /// Loads a component from a file (or [`Source`]) and starts one instance, on a host with

@@ -12,8 +12,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 use crate::bindings::airssys::core::http::{self, Incoming, Outgoing};
-use crate::bindings::wit;
-use crate::fs::error;
+use crate::bindings::{guest_error as error, wit};
 use crate::state::InstanceState;
 
 impl http::Host for InstanceState {

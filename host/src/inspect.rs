@@ -54,21 +54,8 @@ pub fn inspect(bytes: &[u8]) -> Result<Inspection> {
 /// before reading.
 pub fn inspect_file(path: impl AsRef<std::path::Path>) -> Result<Inspection> {
     let path = path.as_ref();
-    let origin = path.display().to_string();
-    let io = |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let limit = crate::DEFAULT_MAX_COMPONENT_SIZE;
-    let size = std::fs::metadata(path).map_err(io)?.len();
-    if size > limit as u64 {
-        return Err(Error::TooLarge {
-            origin,
-            size: usize::try_from(size).unwrap_or(usize::MAX),
-            limit,
-        });
-    }
-    inspect_named(&origin, &std::fs::read(path).map_err(io)?)
+    let bytes = crate::source::read_limited(path, crate::DEFAULT_MAX_COMPONENT_SIZE)?;
+    inspect_named(&path.display().to_string(), &bytes)
 }
 
 /// [`inspect`], naming `origin` (a path or label) in errors.

@@ -10,8 +10,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
 use crate::bindings::airssys::core::process::{self, Command as GuestCommand, Output};
-use crate::bindings::wit;
-use crate::fs::error;
+use crate::bindings::{guest_error as error, wit};
 use crate::state::InstanceState;
 
 impl process::Host for InstanceState {

@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::{Error, Result};
+
 /// A component to load: a file, or bytes with a label used in errors.
 ///
 /// Paths convert directly, so `host.load("greeter.wasm")` works.
@@ -64,4 +66,22 @@ impl From<String> for Source {
     fn from(path: String) -> Self {
         Self::File(path.into())
     }
+}
+
+/// Reads a component file after checking its size, so an oversize file is refused without
+/// being read; errors name the file. Blocking.
+pub(crate) fn read_limited(path: &Path, limit: usize) -> Result<Vec<u8>> {
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let size = std::fs::metadata(path).map_err(io)?.len();
+    if size > limit as u64 {
+        return Err(Error::TooLarge {
+            origin: path.display().to_string(),
+            size: usize::try_from(size).unwrap_or(usize::MAX),
+            limit,
+        });
+    }
+    std::fs::read(path).map_err(io)
 }

@@ -6,10 +6,12 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+
+use crate::address::{ends_in_number, parse_address};
 
 /// The kinds of capability a component can declare, one per guarded resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -258,7 +260,7 @@ fn check_path(pattern: &str, wildcards: bool) -> Result<(), String> {
 }
 
 /// `host:port`, where host is a DNS name, `*.suffix`, `*`, an IPv4 literal or a bracketed
-/// IPv6 literal, and port is a number or `*`.
+/// IPv6 literal, each address in its one canonical spelling, and port is a number or `*`.
 fn check_net(pattern: &str) -> Result<(), String> {
     check_no_control(pattern)?;
     if pattern.contains("://") || pattern.contains('/') {
@@ -288,23 +290,37 @@ fn check_net(pattern: &str) -> Result<(), String> {
             }
         }
     }
+    if host == "*" {
+        return Ok(());
+    }
     if let Some(inner) = host.strip_prefix('[') {
         let inner = inner
             .strip_suffix(']')
             .ok_or("an IPv6 literal needs a closing `]` (e.g. `[::1]:8080`)")?;
-        return inner
-            .parse::<Ipv6Addr>()
-            .map(drop)
-            .map_err(|_| format!("`{inner}` is not an IPv6 address"));
+        if inner.parse::<Ipv6Addr>().is_err() {
+            return Err(format!("`{inner}` is not an IPv6 address"));
+        }
     }
-    if host == "*" || host.parse::<Ipv4Addr>().is_ok() {
-        return Ok(());
+    if let Some(ip) = parse_address(host) {
+        let canonical = match ip {
+            IpAddr::V4(ip) => ip.to_string(),
+            IpAddr::V6(ip) => format!("[{ip}]"),
+        };
+        return if host == canonical {
+            Ok(())
+        } else {
+            Err(format!(
+                "`{host}` is the address {canonical} written another way; write `{canonical}:{port}`"
+            ))
+        };
     }
     let name = host.strip_prefix("*.").unwrap_or(host);
-    if name.parse::<Ipv4Addr>().is_ok() {
-        return Err(
-            "`*.` covers sub-domains of a name, not IP addresses; grant the address itself".into(),
-        );
+    if ends_in_number(name) {
+        return Err(if host.starts_with("*.") {
+            "`*.` covers sub-domains of a name, not IP addresses; grant the address itself".into()
+        } else {
+            format!("`{name}` is neither an IP address nor a host name (its last label is numeric)")
+        });
     }
     if name.contains('*') {
         return Err(
@@ -319,15 +335,6 @@ fn check_net(pattern: &str) -> Result<(), String> {
     }
     if name.len() > 253 {
         return Err("the host name is longer than 253 bytes".into());
-    }
-    if name
-        .rsplit('.')
-        .next()
-        .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return Err(format!(
-            "`{name}` is neither an IPv4 address nor a host name (its last label is numeric)"
-        ));
     }
     if host.starts_with("*.") && !name.contains('.') {
         return Err(format!(
@@ -449,6 +456,9 @@ mod tests {
             "*:443",
             "127.0.0.1:8080",
             "[::1]:80",
+            "[::ffff:127.0.0.1]:80",
+            "[2001:db8::1]:80",
+            "0x7f.example.com:80",
         ] {
             CapabilityKind::Net.validate(ok).unwrap();
         }
@@ -466,7 +476,27 @@ mod tests {
                 "{bad_port}"
             );
         }
-        assert!(reason(CapabilityKind::Net, "1.2.3:80").contains("numeric"));
+        assert!(reason(CapabilityKind::Net, "1.2.3.256:80").contains("numeric"));
+        assert!(reason(CapabilityKind::Net, "a.09:80").contains("numeric"));
+        for (numeric, canonical) in [
+            ("127.1", "127.0.0.1"),
+            ("0x7f000001", "127.0.0.1"),
+            ("0X7F000001", "127.0.0.1"),
+            ("0x7f.0.0.1", "127.0.0.1"),
+            ("0177.0.0.1", "127.0.0.1"),
+            ("2130706433", "127.0.0.1"),
+            ("127.0.0.1.", "127.0.0.1"),
+            ("1.2.3", "1.2.0.3"),
+            ("[0:0::1]", "[::1]"),
+            ("[::FFFF:7F00:1]", "[::ffff:127.0.0.1]"),
+        ] {
+            let reason = reason(CapabilityKind::Net, &format!("{numeric}:80"));
+            assert!(
+                reason.contains(&format!("write `{canonical}:80`")),
+                "{reason}"
+            );
+        }
+        assert!(reason(CapabilityKind::Net, "[::g]:80").contains("not an IPv6 address"));
         assert!(reason(CapabilityKind::Net, "*.1.2.3.4:80").contains("not IP addresses"));
         assert!(reason(CapabilityKind::Net, "*.com:1").contains("top-level domain"));
     }

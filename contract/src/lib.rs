@@ -15,6 +15,7 @@
 //! assert_eq!(Manifest::from_bytes(&bytes).unwrap(), manifest);
 //! ```
 
+mod address;
 mod capability;
 mod error;
 mod health;
@@ -23,6 +24,7 @@ mod matching;
 mod name;
 mod payload;
 
+pub use address::{is_global, non_global_block, parse_address};
 pub use capability::{Capabilities, CapabilityKind, PatternError};
 pub use error::{Error, ErrorKind};
 pub use health::Health;

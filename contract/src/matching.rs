@@ -8,8 +8,9 @@
 //! pattern's automaton with the declared pattern, each state once, up to a bound.
 
 use std::collections::HashSet;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
+use crate::address::{ends_in_number, parse_address};
 use crate::capability::{Capabilities, CapabilityKind};
 
 impl CapabilityKind {
@@ -411,7 +412,7 @@ fn net_pattern(pattern: &str) -> Option<NetPattern<'_>> {
         HostPattern::AnyName
     } else if let Some(suffix) = host.strip_prefix("*.") {
         HostPattern::Suffix(suffix)
-    } else if let Some(ip) = parse_ip(host) {
+    } else if let Some(ip) = parse_address(host) {
         HostPattern::Ip(ip)
     } else {
         HostPattern::Name(host)
@@ -419,43 +420,34 @@ fn net_pattern(pattern: &str) -> Option<NetPattern<'_>> {
     Some(NetPattern { host, port })
 }
 
-/// `host:port` with a DNS name (any case), an IPv4 literal or a bracketed IPv6 literal, and a
-/// port 1-65535 written without sign or leading zero.
+/// `host:port` with a DNS name (any case), an address in any notation [`parse_address`]
+/// reads (a bracketed IPv6 literal, IPv4 as `127.0.0.1`, `127.1`, `0x7f000001`, ...), and a
+/// port 1-65535 written without sign or leading zero. A host that ends in a number but is no
+/// address (`1.2.3.256`) is neither, so it matches nothing.
 fn net_resource(resource: &str) -> Option<(Host, u16)> {
     let (host, port) = resource.rsplit_once(':')?;
     if port.is_empty() || port.starts_with('0') || !port.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let port: u16 = port.parse().ok()?;
-    if let Some(ip) = parse_ip(host) {
-        return Some((Host::Ip(ip), port));
+    if host.starts_with('[') {
+        return parse_address(host).map(|ip| (Host::Ip(ip), port));
     }
-    if host.starts_with('[') || host.contains(':') {
+    if host.contains(':') {
         return None;
+    }
+    if let Some(ip) = parse_address(host) {
+        return Some((Host::Ip(ip), port));
     }
     let name = host.to_ascii_lowercase();
     is_dns_name(&name).then_some((Host::Name(name), port))
 }
 
-fn parse_ip(host: &str) -> Option<IpAddr> {
-    if let Some(inner) = host.strip_prefix('[') {
-        return inner
-            .strip_suffix(']')?
-            .parse::<Ipv6Addr>()
-            .ok()
-            .map(IpAddr::V6);
-    }
-    host.parse::<Ipv4Addr>().ok().map(IpAddr::V4)
-}
-
 /// A lowercase DNS name as the grammar defines it: labels of 1-63 letters, digits and `-`
-/// (not first or last), at most 253 bytes, and a last label that is not all digits.
+/// (not first or last), at most 253 bytes, and not ending in a number.
 fn is_dns_name(name: &str) -> bool {
     name.len() <= 253
-        && !name
-            .rsplit('.')
-            .next()
-            .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+        && !ends_in_number(name)
         && name.split('.').all(|label| {
             !label.is_empty()
                 && label.len() <= 63
@@ -609,6 +601,15 @@ mod tests {
             ("127.0.0.1:80", "127.0.0.1:80"),
             ("localhost:80", "localhost:80"),
             ("[::1]:80", "[0:0::1]:80"),
+            ("127.0.0.1:80", "127.1:80"),
+            ("127.0.0.1:80", "0x7f000001:80"),
+            ("127.0.0.1:80", "0X7F000001:80"),
+            ("127.0.0.1:80", "0x7f.0.0.1:80"),
+            ("127.0.0.1:80", "0177.0.0.1:80"),
+            ("127.0.0.1:80", "2130706433:80"),
+            ("127.0.0.1:80", "0x7f.0.1:80"),
+            ("127.0.0.1:80", "127.0.0.1.:80"),
+            ("169.254.169.254:80", "169.254.43518:80"),
         ];
         for (pattern, resource) in yes {
             assert!(Net.matches(pattern, resource), "{pattern} {resource}");
@@ -630,6 +631,16 @@ mod tests {
             ("*:*", "a..b:1"),
             ("*:*", "a_b.com:1"),
             ("*:*", "1.2.3:1"),
+            ("*:80", "0x7f000001:80"),
+            ("*:80", "127.1:80"),
+            ("*:80", "2130706433:80"),
+            ("*:80", "0177.0.0.1:80"),
+            ("*:80", "0x7f000001.:80"),
+            ("*.0x7f000001:80", "a.0x7f000001:80"),
+            ("*:*", "1.2.3.256:1"),
+            ("*:*", "a.09:1"),
+            ("*:*", "a.0x1f:1"),
+            ("localhost:80", "0x7f000001:80"),
             ("*:*", "[::1:80"),
             ("*:*", "*.example.com:1"),
             ("*:*", "a.com:0"),
@@ -649,7 +660,6 @@ mod tests {
             ("*.a.b:*", "x.a.b:1"),
             ("*.a.b:*", "*.x.a.b:1"),
             ("*.a.b:*", "*.a.b:1"),
-            ("[::1]:80", "[0::1]:80"),
             ("localhost:*", "localhost:80"),
         ];
         for (granted, declared) in yes {

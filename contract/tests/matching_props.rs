@@ -6,7 +6,7 @@
 //! else" under `*` and `**`).
 
 use airssys_contract::CapabilityKind::{self, FsRead, FsWrite, Net, Process, Publish, Storage};
-use airssys_contract::matches_process;
+use airssys_contract::{matches_process, parse_address};
 use proptest::prelude::*;
 use proptest::sample::select;
 
@@ -143,7 +143,7 @@ const HOSTS: [&str; 12] = [
     "*.a.localhost",
     "127.0.0.1",
     "[::1]",
-    "[0:0::1]",
+    "[::ffff:127.0.0.1]",
     "10.0.0.1",
 ];
 
@@ -156,7 +156,20 @@ fn all_net() -> Vec<String> {
         .iter()
         .map(|labels| labels.join("."))
         .collect();
-    hosts.extend(["127.0.0.1", "[::1]", "10.0.0.1", "A.X.COM"].map(str::to_owned));
+    hosts.extend(
+        [
+            "127.0.0.1",
+            "127.1",
+            "0x7f000001",
+            "[::1]",
+            "[0:0::1]",
+            "[::ffff:127.0.0.1]",
+            "10.0.0.1",
+            "012.1",
+            "A.X.COM",
+        ]
+        .map(str::to_owned),
+    );
     hosts
         .iter()
         .flat_map(|h| ["80", "443", "8080"].map(|p| format!("{h}:{p}")))
@@ -288,7 +301,7 @@ proptest! {
             prop_assert!(host.ends_with(".x.com") && host.len() > ".x.com".len(), "{}", resource);
         }
         if Net.matches("*:*", &resource) {
-            prop_assert!(host.parse::<std::net::Ipv4Addr>().is_err(), "{}", resource);
+            prop_assert!(parse_address(&host).is_none(), "{}", resource);
             prop_assert!(!host.eq_ignore_ascii_case("localhost"), "{}", resource);
         }
     }

@@ -28,6 +28,8 @@ impl CapabilityKind {
     /// assert!(!FsRead.matches("/data/**", "/data/../etc"));
     /// assert!(Net.matches("*.example.com:443", "API.example.com:443"));
     /// assert!(!Net.matches("*:80", "127.0.0.1:80"));
+    /// assert!(!Net.matches("*:80", "0x7f000001:80"));
+    /// assert!(Net.matches("127.0.0.1:80", "127.1:80"));
     /// assert!(Publish.matches("events.>", "events.a.b"));
     /// ```
     pub fn matches(self, pattern: &str, resource: &str) -> bool {
@@ -69,6 +71,7 @@ impl CapabilityKind {
     /// assert!(!Net.covers("*:443", "127.0.0.1:443"));
     /// assert!(Process.covers("git", "git status *"));
     /// assert!(!Process.covers("git status *", "git"));
+    /// assert!(!Process.covers("git **", "git"));
     /// ```
     pub fn covers(self, granted: &str, declared: &str) -> bool {
         if self.validate(granted).is_err() || self.validate(declared).is_err() {
@@ -88,7 +91,12 @@ impl CapabilityKind {
             Self::Process => {
                 let (granted_command, granted_args) = process_pattern(granted);
                 let (declared_command, declared_args) = process_pattern(declared);
-                granted_command == declared_command && seq_covers(&granted_args, &declared_args)
+                granted_command == declared_command
+                    && match (granted_args, declared_args) {
+                        (None, _) => true,
+                        (Some(_), None) => false,
+                        (Some(granted), Some(declared)) => seq_covers(&granted, &declared),
+                    }
             }
         }
     }
@@ -97,12 +105,18 @@ impl CapabilityKind {
 /// Does a [`Process`](CapabilityKind::Process) `pattern` allow running `program` with `args`?
 ///
 /// The command matches `program` exactly: a bare name only that bare name, an absolute path
-/// only that path. A pattern without argument patterns allows any arguments; otherwise they
-/// match one by one (`*` any one argument, a final `**` the rest, including none).
+/// only that path. A pattern without argument patterns allows any arguments, options
+/// included: full trust in the program. Otherwise the arguments match one by one: a literal
+/// the same argument, `*` any one argument and a final `**` the rest (including none), where
+/// `*` and `**` never take an option, an argument that starts with `-`. An option is allowed
+/// only where the pattern spells it.
 ///
 /// ```
 /// use airssys_contract::matches_process;
-/// assert!(matches_process("git", "git", &["log", "-n", "1"]));
+/// assert!(matches_process("git", "git", &["log", "--output=/tmp/x"]));
+/// assert!(matches_process("git log -n * **", "git", &["log", "-n", "1", "main"]));
+/// assert!(!matches_process("git log **", "git", &["log", "--output=/tmp/x"]));
+/// assert!(!matches_process("git log -n * **", "git", &["log", "-n", "--output=/tmp/x"]));
 /// assert!(matches_process("/usr/bin/convert * **", "/usr/bin/convert", &["in file.png", "out.jpg"]));
 /// assert!(!matches_process("git status", "git", &["status", "-s"]));
 /// assert!(!matches_process("git", "/usr/bin/git", &[]));
@@ -112,7 +126,7 @@ pub fn matches_process(pattern: &str, program: &str, args: &[&str]) -> bool {
         return false;
     }
     let (command, arg_patterns) = process_pattern(pattern);
-    command == program && seq_matches(&arg_patterns, args)
+    command == program && arg_patterns.is_none_or(|seq| seq_matches(&seq, args))
 }
 
 impl Capabilities {
@@ -169,25 +183,53 @@ impl Capabilities {
 enum Elem<'a> {
     /// Exactly this segment.
     Lit(&'a str),
-    /// Any one segment.
+    /// Any one segment the wildcards take.
     One,
-    /// Any number of segments, including none.
+    /// Any number of segments the wildcards take, including none.
     Any,
 }
 
-/// A path pattern (already valid) as segments; `/` has none.
-fn path_pattern(pattern: &str) -> Vec<Elem<'_>> {
-    if pattern == "/" {
-        return Vec::new();
+/// Which segments the wildcards of a sequence pattern stand for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wild {
+    /// Every segment: path segments and tokens.
+    Every,
+    /// Arguments that are not options, i.e. do not start with `-`: process arguments, so that
+    /// a wildcard never lets a guest add `--output=...` or `-c key=value`.
+    NonOption,
+}
+
+impl Wild {
+    fn takes(self, segment: &str) -> bool {
+        self == Self::Every || !segment.starts_with('-')
     }
-    pattern[1..]
-        .split('/')
-        .map(|segment| match segment {
-            "*" => Elem::One,
-            "**" => Elem::Any,
-            s => Elem::Lit(s),
-        })
-        .collect()
+}
+
+/// A sequence pattern: its elements and what its wildcards take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Seq<'a> {
+    elems: Vec<Elem<'a>>,
+    wild: Wild,
+}
+
+/// A path pattern (already valid) as segments; `/` has none.
+fn path_pattern(pattern: &str) -> Seq<'_> {
+    let elems = if pattern == "/" {
+        Vec::new()
+    } else {
+        pattern[1..]
+            .split('/')
+            .map(|segment| match segment {
+                "*" => Elem::One,
+                "**" => Elem::Any,
+                s => Elem::Lit(s),
+            })
+            .collect()
+    };
+    Seq {
+        elems,
+        wild: Wild::Every,
+    }
 }
 
 /// The segments of an absolute, normalized path, or `None` if it is not one.
@@ -207,7 +249,7 @@ fn path_resource(resource: &str) -> Option<Vec<&str>> {
 }
 
 /// A token pattern (already valid); `>` is one token followed by any number.
-fn token_pattern(pattern: &str) -> Vec<Elem<'_>> {
+fn token_pattern(pattern: &str) -> Seq<'_> {
     let mut elems = Vec::new();
     for token in pattern.split('.') {
         match token {
@@ -216,7 +258,10 @@ fn token_pattern(pattern: &str) -> Vec<Elem<'_>> {
             t => elems.push(Elem::Lit(t)),
         }
     }
-    elems
+    Seq {
+        elems,
+        wild: Wild::Every,
+    }
 }
 
 /// The tokens of a concrete name, or `None` if a token is empty, a wildcard or has other
@@ -233,40 +278,48 @@ fn token_resource(resource: &str) -> Option<Vec<&str>> {
         .then_some(tokens)
 }
 
-/// A process pattern (already valid) as its command and argument patterns; no argument
-/// patterns means any arguments, the same as a lone `**`.
-fn process_pattern(pattern: &str) -> (&str, Vec<Elem<'_>>) {
+/// A process pattern (already valid) as its command and argument patterns. `None` stands for
+/// a command without argument patterns, which allows any arguments, options included; no
+/// sequence pattern means that, since its wildcards never take an option.
+fn process_pattern(pattern: &str) -> (&str, Option<Seq<'_>>) {
     let mut words = pattern.split_whitespace();
     let command = words.next().unwrap_or_default();
-    let mut args: Vec<Elem<'_>> = words
+    let elems: Vec<Elem<'_>> = words
         .map(|word| match word {
             "*" => Elem::One,
             "**" => Elem::Any,
             w => Elem::Lit(w),
         })
         .collect();
-    if args.is_empty() {
-        args.push(Elem::Any);
-    }
+    let args = (!elems.is_empty()).then_some(Seq {
+        elems,
+        wild: Wild::NonOption,
+    });
     (command, args)
 }
 
 /// A quick, sound but incomplete test of coverage: can each element of `declared` be given to
 /// one element of `granted`, in order, so that it matches whatever that element stands for? A
-/// granted `**` takes any run of elements, a granted `*` one literal or `*`, a literal only the
-/// same literal. `O(granted × declared)`; it decides most real cases without [`seq_covers`]'s
-/// search, including those where that search would reach its bound.
-fn aligns(granted: &[Elem<'_>], declared: &[Elem<'_>]) -> bool {
+/// granted `**` takes any run of elements its wildcards take, a granted `*` one such literal or
+/// a `*`, a literal only the same literal. Both patterns are of one kind, so their wildcards
+/// take the same segments. `O(granted × declared)`; it decides most real cases without
+/// [`seq_covers`]'s search, including those where that search would reach its bound.
+fn aligns(granted: &Seq<'_>, declared: &Seq<'_>) -> bool {
+    let takes = |elem: &Elem<'_>| match *elem {
+        Elem::Lit(segment) => granted.wild.takes(segment),
+        Elem::One | Elem::Any => true,
+    };
+    let declared = &declared.elems;
     let n = declared.len();
     // after[j]: granted[i + 1..] aligns with declared[j..]; row[j]: granted[i..] does.
     let mut after = vec![false; n + 1];
     after[n] = true;
-    for &elem in granted.iter().rev() {
+    for &elem in granted.elems.iter().rev() {
         let mut row = vec![false; n + 1];
         for j in (0..=n).rev() {
             row[j] = match (elem, declared.get(j)) {
-                (Elem::Any, next) => after[j] || (next.is_some() && row[j + 1]),
-                (Elem::One, Some(Elem::Lit(_) | Elem::One)) => after[j + 1],
+                (Elem::Any, next) => after[j] || (next.is_some_and(takes) && row[j + 1]),
+                (Elem::One, Some(next @ (Elem::Lit(_) | Elem::One))) => takes(next) && after[j + 1],
                 (Elem::Lit(g), Some(Elem::Lit(d))) => g == *d && after[j + 1],
                 _ => false,
             };
@@ -281,44 +334,42 @@ fn aligns(granted: &[Elem<'_>], declared: &[Elem<'_>]) -> bool {
 type States = Vec<bool>;
 
 /// Follows the empty moves: `**` may match nothing.
-fn close(pattern: &[Elem<'_>], states: &mut States) {
-    for p in 0..pattern.len() {
-        if states[p] && pattern[p] == Elem::Any {
+fn close(pattern: &Seq<'_>, states: &mut States) {
+    for (p, elem) in pattern.elems.iter().enumerate() {
+        if states[p] && *elem == Elem::Any {
             states[p + 1] = true;
         }
     }
 }
 
-fn start(pattern: &[Elem<'_>]) -> States {
-    let mut states = vec![false; pattern.len() + 1];
+fn start(pattern: &Seq<'_>) -> States {
+    let mut states = vec![false; pattern.elems.len() + 1];
     states[0] = true;
     close(pattern, &mut states);
     states
 }
 
-/// Reads one segment: `Some(s)` is that segment, `None` a segment equal to no literal of the
-/// pattern.
-fn step(pattern: &[Elem<'_>], states: &States, segment: Option<&str>) -> States {
+/// Reads one segment: `Some(s)` is that segment, `None` a segment that the wildcards take and
+/// that equals no literal of the pattern.
+fn step(pattern: &Seq<'_>, states: &States, segment: Option<&str>) -> States {
+    let wild = segment.is_none_or(|s| pattern.wild.takes(s));
     let mut next = vec![false; states.len()];
-    for (p, elem) in pattern.iter().enumerate() {
+    for (p, elem) in pattern.elems.iter().enumerate() {
         if !states[p] {
             continue;
         }
         match *elem {
-            Elem::Any => next[p] = true,
-            Elem::One => next[p + 1] = true,
-            Elem::Lit(lit) => {
-                if segment == Some(lit) {
-                    next[p + 1] = true;
-                }
-            }
+            Elem::Any if wild => next[p] = true,
+            Elem::One if wild => next[p + 1] = true,
+            Elem::Lit(lit) if segment == Some(lit) => next[p + 1] = true,
+            _ => {}
         }
     }
     close(pattern, &mut next);
     next
 }
 
-fn seq_matches(pattern: &[Elem<'_>], input: &[&str]) -> bool {
+fn seq_matches(pattern: &Seq<'_>, input: &[&str]) -> bool {
     let mut states = start(pattern);
     for segment in input {
         states = step(pattern, &states, Some(segment));
@@ -326,7 +377,7 @@ fn seq_matches(pattern: &[Elem<'_>], input: &[&str]) -> bool {
             return false;
         }
     }
-    states[pattern.len()]
+    states[pattern.elems.len()]
 }
 
 /// A bound on the states [`seq_covers`] explores. The states are pairs of a position in the
@@ -338,13 +389,14 @@ const MAX_COVER_STATES: usize = 1 << 16;
 
 /// Is every sequence `declared` matches also matched by `granted`?
 ///
-/// When [`aligns`] cannot tell, an exact search runs. A declared `*` reads a segment no literal
-/// of `granted` equals, and a declared `**` any number of such segments: if `granted` accepts
-/// those, it accepts any segments in their place, since a granted literal never helps. So the
-/// product of `granted`'s automaton (its state sets) with the positions of `declared` is
-/// explored, each pair once; any reachable dead state, or a state at the end of `declared`
-/// where `granted` is not complete, is a counterexample.
-fn seq_covers(granted: &[Elem<'_>], declared: &[Elem<'_>]) -> bool {
+/// When [`aligns`] cannot tell, an exact search runs. A declared `*` reads a segment that the
+/// wildcards take and no literal of `granted` equals, and a declared `**` any number of such
+/// segments: if `granted` accepts those, it accepts any segments the wildcards take in their
+/// place, since a granted literal never helps. So the product of `granted`'s automaton (its
+/// state sets) with the positions of `declared` is explored, each pair once; any reachable
+/// dead state, or a state at the end of `declared` where `granted` is not complete, is a
+/// counterexample.
+fn seq_covers(granted: &Seq<'_>, declared: &Seq<'_>) -> bool {
     if aligns(granted, declared) {
         return true;
     }
@@ -360,8 +412,8 @@ fn seq_covers(granted: &[Elem<'_>], declared: &[Elem<'_>]) -> bool {
         if seen.len() > MAX_COVER_STATES {
             return false;
         }
-        match declared.get(j) {
-            None if !states[granted.len()] => return false,
+        match declared.elems.get(j) {
+            None if !states[granted.elems.len()] => return false,
             None => {}
             Some(Elem::Lit(segment)) => todo.push((j + 1, step(granted, &states, Some(segment)))),
             Some(Elem::One) => todo.push((j + 1, step(granted, &states, None))),
@@ -721,11 +773,13 @@ mod tests {
     fn processes() {
         assert!(Process.matches("git", "git"));
         assert!(Process.matches("git", "git push origin"));
-        assert!(Process.matches("git status *", "git status -s"));
+        assert!(Process.matches("git", "git log --output=/etc/x"));
+        assert!(Process.matches("git status *", "git status src"));
         assert!(!Process.matches("git status *", "git status"));
-        assert!(!Process.matches("git status *", "git status -s -b"));
+        assert!(!Process.matches("git status *", "git status a b"));
         assert!(Process.matches("git log **", "git log"));
-        assert!(Process.matches("git log **", "git log -n 1"));
+        assert!(Process.matches("git log **", "git log main src"));
+        assert!(Process.matches("git log -n * **", "git log -n 1 main"));
         assert!(!Process.matches("git", "/usr/bin/git"));
         assert!(!Process.matches("/usr/bin/git", "git"));
         assert!(Process.matches("/usr/bin/git", "/usr/bin/git status"));
@@ -747,11 +801,87 @@ mod tests {
 
         assert!(Process.covers("git", "git"));
         assert!(Process.covers("git", "git status *"));
-        assert!(Process.covers("git **", "git"));
+        assert!(Process.covers("git", "git log -p **"));
+        assert!(!Process.covers("git **", "git"));
         assert!(!Process.covers("git * **", "git"));
         assert!(!Process.covers("git status **", "git"));
         assert!(Process.covers("git * **", "git status **"));
         assert!(!Process.covers("git", "/usr/bin/git"));
+    }
+
+    /// Every way a program reads an option is out of reach of `*` and `**`; only a literal
+    /// option in the pattern allows one, and the value after it is an ordinary argument.
+    #[test]
+    fn wildcards_never_take_options() {
+        let options: [&[&str]; 9] = [
+            &["--output=/etc/x"],
+            &["--exec=sh"],
+            &["-c", "core.pager=sh"],
+            &["--output", "/etc/x"],
+            &["-o/etc/x"],
+            &["-xvalue"],
+            &["-xyz"],
+            &["-"],
+            &["--"],
+        ];
+        for option in options {
+            for pattern in ["git log **", "git log * **", "git log *"] {
+                let mut args = vec!["log"];
+                args.extend(option);
+                assert!(
+                    !matches_process(pattern, "git", &args),
+                    "{pattern} {args:?}"
+                );
+                args.insert(1, "main");
+                assert!(
+                    !matches_process(pattern, "git", &args),
+                    "{pattern} {args:?}"
+                );
+            }
+        }
+        let pattern = "git log --oneline -n * **";
+        assert!(matches_process(
+            pattern,
+            "git",
+            &["log", "--oneline", "-n", "5"]
+        ));
+        assert!(matches_process(
+            pattern,
+            "git",
+            &["log", "--oneline", "-n", "5", "main", "src"]
+        ));
+        assert!(!matches_process(
+            pattern,
+            "git",
+            &["log", "--oneline", "-n", "--output=x"]
+        ));
+        assert!(!matches_process(
+            pattern,
+            "git",
+            &["log", "--oneline", "-n", "5", "-p"]
+        ));
+        assert!(!matches_process(pattern, "git", &["log", "-n", "5"]));
+        assert!(matches_process(
+            "git -c * log",
+            "git",
+            &["-c", "a=b", "log"]
+        ));
+        assert!(!matches_process(
+            "git -c * log",
+            "git",
+            &["-c", "-x", "log"]
+        ));
+        // Not options: an empty argument, a `-` further in, a space before it.
+        assert!(matches_process("echo *", "echo", &[""]));
+        assert!(matches_process("echo * *", "echo", &["a-b", " -x"]));
+
+        assert!(!Process.covers("git log **", "git log -p **"));
+        assert!(!Process.covers("git log *", "git log -p"));
+        assert!(Process.covers("git log -p **", "git log -p *"));
+        assert!(Process.covers("git log * **", "git log main **"));
+        assert!(!Process.covers("git log * **", "git log main -- **"));
+        assert!(!Process.covers("git log **", "git log main -- **"));
+        assert!(Process.covers("git log -- **", "git log -- *"));
     }
 
     #[test]

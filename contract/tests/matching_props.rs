@@ -3,10 +3,13 @@
 //!
 //! `covers` is checked against a brute force: every resource up to four segments drawn from
 //! the patterns' literals plus `zz`, a segment no pattern names (so it stands for "anything
-//! else" under `*` and `**`).
+//! else" under `*` and `**`). Process arguments add options, literal (`-a`, `-`) and fresh
+//! (`-zz`), which `*` and `**` never take.
 
 use airssys_contract::CapabilityKind::{self, FsRead, FsWrite, Net, Process, Publish, Storage};
 use airssys_contract::{matches_process, parse_address};
+use std::sync::LazyLock;
+
 use proptest::prelude::*;
 use proptest::sample::select;
 
@@ -114,10 +117,28 @@ fn token_pattern() -> impl Strategy<Value = String> {
     })
 }
 
+/// Literal arguments in process patterns: plain words and options (`-a`, a lone `-`).
+const ARG_WORDS: [&str; 4] = ["a", "b", "-a", "-"];
+
+/// Every call of up to four arguments drawn from [`ARG_WORDS`] plus a fresh word and a fresh
+/// option, so that `*` and `**` meet both kinds of argument no pattern names.
+static PROCESS_CALLS: LazyLock<Vec<(&str, Vec<String>)>> = LazyLock::new(|| {
+    let mut words = ARG_WORDS.to_vec();
+    words.extend(["zz", "-zz"]);
+    ["git", "/usr/bin/git", "gitx"]
+        .into_iter()
+        .flat_map(|program| {
+            sequences(&words, 0, 4)
+                .into_iter()
+                .map(move |args| (program, args))
+        })
+        .collect()
+});
+
 fn process_pattern() -> impl Strategy<Value = String> {
     let command = select(&["git", "/usr/bin/git"][..]);
     let arg = prop_oneof![
-        3 => select(&["a", "b"][..]).prop_map(str::to_owned),
+        3 => select(&ARG_WORDS[..]).prop_map(str::to_owned),
         1 => Just("*".to_owned()),
     ];
     (command, prop::collection::vec(arg, 0..=3), any::<bool>()).prop_map(
@@ -226,15 +247,7 @@ proptest! {
 
     #[test]
     fn covers_is_exact_for_processes(granted in process_pattern(), declared in process_pattern()) {
-        let calls: Vec<(&str, Vec<String>)> = ["git", "/usr/bin/git", "gitx"]
-            .into_iter()
-            .flat_map(|program| {
-                sequences(&["a", "b", "zz"], 0, 4)
-                    .into_iter()
-                    .map(move |args| (program, args))
-            })
-            .collect();
-        let brute = calls.iter().all(|(program, args)| {
+        let brute = PROCESS_CALLS.iter().all(|(program, args)| {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             !matches_process(&declared, program, &args) || matches_process(&granted, program, &args)
         });

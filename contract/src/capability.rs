@@ -31,11 +31,13 @@ pub enum CapabilityKind {
     Subscribe,
     /// Spawn processes (`git`, `/usr/bin/convert *`).
     Process,
+    /// Pass environment variables, by name, to the programs it runs (`LANG`, `TZ`).
+    Env,
 }
 
 impl CapabilityKind {
     /// Every kind, in declaration order.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::FsRead,
         Self::FsWrite,
         Self::Net,
@@ -43,6 +45,7 @@ impl CapabilityKind {
         Self::Publish,
         Self::Subscribe,
         Self::Process,
+        Self::Env,
     ];
 
     /// The key used in `capabilities(...)`, manifests and grant files.
@@ -55,6 +58,7 @@ impl CapabilityKind {
             Self::Publish => "publish",
             Self::Subscribe => "subscribe",
             Self::Process => "process",
+            Self::Env => "env",
         }
     }
 
@@ -77,6 +81,7 @@ impl CapabilityKind {
             Self::Publish => "events.>",
             Self::Subscribe => "orders.*",
             Self::Process => "git status *",
+            Self::Env => "LANG",
         }
     }
 
@@ -94,6 +99,7 @@ impl CapabilityKind {
             Self::Net => check_net(pattern),
             Self::Storage | Self::Publish | Self::Subscribe => check_tokens(pattern),
             Self::Process => check_process(pattern),
+            Self::Env => check_env(pattern),
         };
         reason.map_err(|reason| PatternError {
             kind: self,
@@ -421,6 +427,40 @@ fn check_process(pattern: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// An environment variable name, `[A-Za-z_][A-Za-z0-9_]*`, that does not load code into the
+/// program that reads it.
+fn check_env(pattern: &str) -> Result<(), String> {
+    check_no_control(pattern)?;
+    if pattern.contains('*') {
+        return Err(
+            "name each variable (`LC_ALL`); a wildcard would also pass variables nobody reviewed"
+                .into(),
+        );
+    }
+    let valid = pattern.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && pattern
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !valid {
+        return Err(format!(
+            "`{pattern}` is not an environment variable name; use ASCII letters, digits and `_`, not starting with a digit (e.g. `LANG`)"
+        ));
+    }
+    let upper = pattern.to_ascii_uppercase();
+    if upper.starts_with("LD_") || upper.starts_with("DYLD_") {
+        return Err(format!(
+            "`{pattern}` would make the dynamic loader load code of the component's choosing into the program, so it can never be granted"
+        ));
+    }
+    if upper == "GCONV_PATH" {
+        return Err(
+            "`GCONV_PATH` would make the C library load code of the component's choosing into the program, so it can never be granted"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -522,6 +562,45 @@ mod tests {
         assert!(reason(CapabilityKind::Process, "/").contains("not a command"));
         assert!(!reason(CapabilityKind::Process, "/usr/bin/").contains("**"));
         assert!(reason(CapabilityKind::Process, "convert *.png").contains("whole arguments"));
+    }
+
+    #[test]
+    fn environment_names() {
+        for ok in [
+            "LANG",
+            "TZ",
+            "LC_ALL",
+            "_X",
+            "a1",
+            "GIT_AUTHOR_NAME",
+            "LDX",
+            "DYLD",
+        ] {
+            CapabilityKind::Env.validate(ok).unwrap();
+        }
+        for bad in ["1A", "A-B", "A B", "A=B", "Ä", "$HOME"] {
+            assert!(
+                reason(CapabilityKind::Env, bad).contains("not an environment variable name"),
+                "{bad}"
+            );
+        }
+        assert!(reason(CapabilityKind::Env, "LC_*").contains("name each variable"));
+        assert!(reason(CapabilityKind::Env, "*").contains("name each variable"));
+        for loader in [
+            "LD_PRELOAD",
+            "LD_LIBRARY_PATH",
+            "ld_preload",
+            "LD_",
+            "DYLD_INSERT_LIBRARIES",
+            "Dyld_x",
+        ] {
+            assert!(
+                reason(CapabilityKind::Env, loader).contains("dynamic loader"),
+                "{loader}"
+            );
+        }
+        assert!(reason(CapabilityKind::Env, "GCONV_PATH").contains("C library"));
+        assert!(reason(CapabilityKind::Env, "").contains("empty"));
     }
 
     #[test]

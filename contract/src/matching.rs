@@ -19,7 +19,8 @@ impl CapabilityKind {
     /// An invalid pattern matches nothing, and so does a resource that is not in canonical
     /// form (a relative or unnormalized path, a host name with an empty label, a topic with a
     /// wildcard). For [`Process`](Self::Process), `resource` is the program and its arguments
-    /// separated by whitespace; use [`matches_process`] when an argument contains spaces.
+    /// separated by whitespace; use [`matches_process`] when an argument contains spaces. For
+    /// [`Env`](Self::Env), `resource` is a variable name, matched exactly, case included.
     ///
     /// ```
     /// use airssys_contract::CapabilityKind::{FsRead, Net, Publish};
@@ -55,6 +56,7 @@ impl CapabilityKind {
                 let args: Vec<&str> = words.collect();
                 matches_process(pattern, program, &args)
             }
+            Self::Env => resource == pattern,
         }
     }
 
@@ -98,6 +100,7 @@ impl CapabilityKind {
                         (Some(granted), Some(declared)) => seq_covers(&granted, &declared),
                     }
             }
+            Self::Env => granted == declared,
         }
     }
 }
@@ -882,6 +885,23 @@ mod tests {
         assert!(!Process.covers("git log * **", "git log main -- **"));
         assert!(!Process.covers("git log **", "git log main -- **"));
         assert!(Process.covers("git log -- **", "git log -- *"));
+    }
+
+    #[test]
+    fn environment_names_match_exactly() {
+        assert!(Env.matches("LANG", "LANG"));
+        for other in ["lang", "LANGUAGE", "LAN", "LANG ", "", "LANG=C"] {
+            assert!(!Env.matches("LANG", other), "{other:?}");
+        }
+        assert!(!Env.matches("LD_PRELOAD", "LD_PRELOAD"));
+        assert!(Env.covers("TZ", "TZ"));
+        assert!(!Env.covers("TZ", "TZDIR"));
+        assert!(!Env.covers("LD_PRELOAD", "LD_PRELOAD"));
+        let mut grants = Capabilities::default();
+        grants.add(Env, "LANG").unwrap();
+        grants.add(Env, "TZ").unwrap();
+        assert!(grants.allows(Env, "TZ"));
+        assert!(!grants.allows(Env, "GIT_SSH_COMMAND"));
     }
 
     #[test]

@@ -48,6 +48,7 @@
 //!         publish("index.updated"),
 //!         subscribe("documents.*"),
 //!         process("git log **"),
+//!         env("LANG"),
 //!     )
 //! )]
 //! impl Component for Indexer {}

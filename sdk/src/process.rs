@@ -2,12 +2,16 @@
 //! The host checks the program and every argument; a refusal is an
 //! [`ErrorKind::Denied`](crate::ErrorKind::Denied) error, never a trap.
 //!
+//! A `*` or `**` in a `process` pattern never stands for an option (an argument starting with
+//! `-`), so spell the options you pass: with `process("git log --oneline -n *")` and
+//! `env("TZ")` declared and granted,
+//!
 //! ```no_run
 //! # fn run() -> airssys::Result<()> {
 //! use std::time::Duration;
 //! let out = airssys::process::Command::new("git")
-//!     .args(["log", "--oneline", "-5"])
-//!     .env("GIT_DIR", "/srv/repo/.git")
+//!     .args(["log", "--oneline", "-n", "5"])
+//!     .env("TZ", "UTC")
 //!     .timeout(Duration::from_secs(2))
 //!     .run()?;
 //! airssys::info!("{}", out.stdout_text()?);
@@ -81,7 +85,8 @@ impl Command {
         self
     }
 
-    /// Sets an environment variable for the child (`LD_*` and `DYLD_*` are refused).
+    /// Sets an environment variable for the child. Declare its name with `env(...)` in
+    /// `capabilities`; loader variables (`LD_*`, `DYLD_*`) are refused.
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.push((key.into(), value.into()));
         self

@@ -16,6 +16,7 @@ struct Greeter {
         publish("events.>"),
         subscribe("orders.*"),
         process("git status *"),
+        env("LANG", "TZ"),
     )
 )]
 impl Component for Greeter {

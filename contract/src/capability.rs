@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, de};
 use thiserror::Error;
 
 use crate::address::{ends_in_number, parse_address};
@@ -144,9 +144,9 @@ impl PatternError {
 /// The capabilities a component declares (or an operator grants): patterns per kind.
 ///
 /// Every pattern inside is valid for its kind and appears once; [`Capabilities::add`] and
-/// deserialization both enforce that.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "BTreeMap<CapabilityKind, Vec<String>>")]
+/// deserialization both enforce that. Deserialization also refuses a kind given twice, which
+/// a plain map would settle silently by keeping the last.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Capabilities(BTreeMap<CapabilityKind, Vec<String>>);
 
 impl Capabilities {
@@ -194,17 +194,39 @@ impl Capabilities {
     }
 }
 
-impl TryFrom<BTreeMap<CapabilityKind, Vec<String>>> for Capabilities {
-    type Error = PatternError;
+impl<'de> Deserialize<'de> for Capabilities {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
 
-    fn try_from(map: BTreeMap<CapabilityKind, Vec<String>>) -> Result<Self, PatternError> {
-        let mut caps = Self::default();
-        for (kind, patterns) in map {
-            for pattern in patterns {
-                caps.add(kind, &pattern)?;
+        impl<'de> de::Visitor<'de> for Visitor {
+            type Value = Capabilities;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map from capability kind to a list of patterns")
+            }
+
+            fn visit_map<A: de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Capabilities, A::Error> {
+                let mut caps = Capabilities::default();
+                let mut seen = Vec::new();
+                while let Some(kind) = map.next_key::<CapabilityKind>()? {
+                    if seen.contains(&kind) {
+                        return Err(de::Error::custom(format_args!(
+                            "capability `{kind}` is listed twice; put all its patterns in one list"
+                        )));
+                    }
+                    seen.push(kind);
+                    for pattern in map.next_value::<Vec<String>>()? {
+                        caps.add(kind, &pattern).map_err(de::Error::custom)?;
+                    }
+                }
+                Ok(caps)
             }
         }
-        Ok(caps)
+
+        deserializer.deserialize_map(Visitor)
     }
 }
 
@@ -612,5 +634,16 @@ mod tests {
         let bad = r#"{"net":["a.com"]}"#;
         let err = serde_json::from_str::<Capabilities>(bad).unwrap_err();
         assert!(err.to_string().contains("add a port"), "{err}");
+        let twice = r#"{"net":["a.com:1"],"env":["TZ"],"net":["b.com:1"]}"#;
+        let err = serde_json::from_str::<Capabilities>(twice).unwrap_err();
+        assert!(err.to_string().contains("`net` is listed twice"), "{err}");
+        let err = serde_json::from_str::<Capabilities>(r#"{"files":["/x"]}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown variant `files`"), "{err}");
+        let caps: Capabilities = serde_json::from_str(r#"{"env":["TZ","LANG"],"net":[]}"#).unwrap();
+        assert_eq!(caps.get(CapabilityKind::Env), ["TZ", "LANG"]);
+        assert_eq!(
+            serde_json::to_string(&caps).unwrap(),
+            r#"{"env":["TZ","LANG"]}"#
+        );
     }
 }

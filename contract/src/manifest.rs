@@ -35,9 +35,11 @@ pub enum ManifestError {
 
 /// Identity and declared capabilities of a component, embedded by `#[airssys::component]`.
 ///
-/// Unknown fields are ignored, so a manifest from a newer SDK of the same contract version
-/// still loads; the contract version decides compatibility.
+/// Reading is strict: an unknown field, or a key given twice anywhere, is an error naming it,
+/// so what a host reads is exactly what the author's tools wrote and nothing a reader would
+/// settle differently. A new field therefore needs a new contract version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Manifest {
     name: String,
     version: semver::Version,
@@ -108,4 +110,47 @@ pub(crate) fn parse_version(version: &str) -> Result<semver::Version, ManifestEr
         version: version.to_owned(),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(json: &str) -> Result<Manifest, ManifestError> {
+        Manifest::from_bytes(json.as_bytes())
+    }
+
+    const FIELDS: &str =
+        r#""name":"a","version":"1.0.0","sdk_version":"0.1.0","contract_version":"1.0.0""#;
+
+    #[test]
+    fn strict_fields() {
+        let manifest = read(&format!(r#"{{{FIELDS},"capabilities":{{"env":["TZ"]}}}}"#)).unwrap();
+        assert_eq!(
+            read(std::str::from_utf8(&manifest.to_bytes()).unwrap()).unwrap(),
+            manifest
+        );
+        read(&format!("{{{FIELDS}}}")).unwrap();
+
+        let err = read(&format!(r#"{{{FIELDS},"extra":1}}"#)).unwrap_err();
+        assert!(err.to_string().contains("unknown field `extra`"), "{err}");
+        let err = read(&format!(r#"{{{FIELDS},"name":"b"}}"#)).unwrap_err();
+        assert!(err.to_string().contains("duplicate field `name`"), "{err}");
+        let twice =
+            format!(r#"{{{FIELDS},"capabilities":{{"net":["a.com:1"],"net":["b.com:1"]}}}}"#);
+        let err = read(&twice).unwrap_err();
+        assert!(err.to_string().contains("`net` is listed twice"), "{err}");
+        let err = read(r#"{"name":"a","version":"1.0.0"}"#).unwrap_err();
+        assert!(
+            err.to_string().contains("missing field `sdk_version`"),
+            "{err}"
+        );
+        let err = read(&FIELDS.replace(r#""a""#, r#""A""#)).unwrap_err();
+        assert!(
+            matches!(err, ManifestError::Json(_)),
+            "not an object: {err}"
+        );
+        let err = read(&format!("{{{}}}", FIELDS.replace(r#""a""#, r#""A""#))).unwrap_err();
+        assert!(matches!(err, ManifestError::Name(_)), "{err}");
+    }
 }

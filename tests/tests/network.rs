@@ -159,17 +159,18 @@ async fn wasi_sockets_follow_the_same_grants() {
 }
 
 #[tokio::test]
-async fn names_that_resolve_to_loopback_need_the_address_granted() {
+async fn numeric_hosts_are_addresses_that_need_the_address_granted() {
     let server = LoopbackServer::start("127.0.0.1");
     let port = server.addr.port();
-    // `0x7f000001` is a valid-looking name that the system resolver maps to 127.0.0.1.
+    // `0x7f000001` looks like a name, but the system resolver reads it as 127.0.0.1, so the
+    // contract does too: `*` (names only) does not match it.
     let url = format!("http://0x7f000001:{port}/hello");
     let handle = netter(&["*:*".to_owned()]).await;
     let (kind, msg) = guest_failure(fetch(&handle, json!({ "url": url })).await);
     assert_eq!(kind, ErrorKind::Denied, "{msg}");
-    assert!(msg.contains("resolves to 127.0.0.1"), "{msg}");
+    assert!(msg.contains("net `0x7f000001:"), "{msg}");
     assert_eq!(server.hits(), 0);
-    // Granting the address itself allows it, whatever the name.
+    // Granting the address itself allows it, however it is spelled.
     let handle = netter(&["*:*".to_owned(), server.addr.to_string()]).await;
     let reply = fetch(&handle, json!({ "url": url })).await.unwrap();
     assert_eq!(reply["body"], "hello");

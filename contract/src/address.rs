@@ -158,283 +158,73 @@ fn embedded_ipv4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
 /// "Globally Reachable" value.
 type Row<A> = (A, u32, &'static str, bool);
 
-/// The IANA IPv4 Special-Purpose Address Registry (as updated 2025), then multicast.
+/// The IANA IPv4 Special-Purpose Address Registry (as updated 2025), then multicast. A
+/// "Globally Reachable" of N/A is written `false`.
+#[rustfmt::skip]
 const IPV4: &[Row<Ipv4Addr>] = &[
-    (Ipv4Addr::new(0, 0, 0, 0), 8, "This network", false),
-    (
-        Ipv4Addr::new(0, 0, 0, 0),
-        32,
-        "This host on this network",
-        false,
-    ),
-    (Ipv4Addr::new(10, 0, 0, 0), 8, "Private-Use", false),
-    (
-        Ipv4Addr::new(100, 64, 0, 0),
-        10,
-        "Shared Address Space",
-        false,
-    ),
-    (Ipv4Addr::new(127, 0, 0, 0), 8, "Loopback", false),
-    (Ipv4Addr::new(169, 254, 0, 0), 16, "Link Local", false),
-    (Ipv4Addr::new(172, 16, 0, 0), 12, "Private-Use", false),
-    (
-        Ipv4Addr::new(192, 0, 0, 0),
-        24,
-        "IETF Protocol Assignments",
-        false,
-    ),
-    (
-        Ipv4Addr::new(192, 0, 0, 0),
-        29,
-        "IPv4 Service Continuity Prefix",
-        false,
-    ),
-    (Ipv4Addr::new(192, 0, 0, 8), 32, "IPv4 dummy address", false),
-    (
-        Ipv4Addr::new(192, 0, 0, 9),
-        32,
-        "Port Control Protocol Anycast",
-        true,
-    ),
-    (
-        Ipv4Addr::new(192, 0, 0, 10),
-        32,
-        "Traversal Using Relays around NAT Anycast",
-        true,
-    ),
-    (
-        Ipv4Addr::new(192, 0, 0, 170),
-        32,
-        "NAT64/DNS64 Discovery",
-        false,
-    ),
-    (
-        Ipv4Addr::new(192, 0, 0, 171),
-        32,
-        "NAT64/DNS64 Discovery",
-        false,
-    ),
-    (
-        Ipv4Addr::new(192, 0, 2, 0),
-        24,
-        "Documentation (TEST-NET-1)",
-        false,
-    ),
-    (Ipv4Addr::new(192, 31, 196, 0), 24, "AS112-v4", true),
-    (Ipv4Addr::new(192, 52, 193, 0), 24, "AMT", true),
-    // Globally Reachable: N/A.
-    (
-        Ipv4Addr::new(192, 88, 99, 0),
-        24,
-        "Deprecated (6to4 Relay Anycast)",
-        false,
-    ),
-    (
-        Ipv4Addr::new(192, 88, 99, 2),
-        32,
-        "6a44-relay anycast address",
-        false,
-    ),
-    (Ipv4Addr::new(192, 168, 0, 0), 16, "Private-Use", false),
-    (
-        Ipv4Addr::new(192, 175, 48, 0),
-        24,
-        "Direct Delegation AS112 Service",
-        true,
-    ),
-    (Ipv4Addr::new(198, 18, 0, 0), 15, "Benchmarking", false),
-    (
-        Ipv4Addr::new(198, 51, 100, 0),
-        24,
-        "Documentation (TEST-NET-2)",
-        false,
-    ),
-    (
-        Ipv4Addr::new(203, 0, 113, 0),
-        24,
-        "Documentation (TEST-NET-3)",
-        false,
-    ),
-    (Ipv4Addr::new(240, 0, 0, 0), 4, "Reserved", false),
-    (
-        Ipv4Addr::new(255, 255, 255, 255),
-        32,
-        "Limited Broadcast",
-        false,
-    ),
+    (Ipv4Addr::new(0, 0, 0, 0),         8,   "This network", false),
+    (Ipv4Addr::new(0, 0, 0, 0),         32,  "This host on this network", false),
+    (Ipv4Addr::new(10, 0, 0, 0),        8,   "Private-Use", false),
+    (Ipv4Addr::new(100, 64, 0, 0),      10,  "Shared Address Space", false),
+    (Ipv4Addr::new(127, 0, 0, 0),       8,   "Loopback", false),
+    (Ipv4Addr::new(169, 254, 0, 0),     16,  "Link Local", false),
+    (Ipv4Addr::new(172, 16, 0, 0),      12,  "Private-Use", false),
+    (Ipv4Addr::new(192, 0, 0, 0),       24,  "IETF Protocol Assignments", false),
+    (Ipv4Addr::new(192, 0, 0, 0),       29,  "IPv4 Service Continuity Prefix", false),
+    (Ipv4Addr::new(192, 0, 0, 8),       32,  "IPv4 dummy address", false),
+    (Ipv4Addr::new(192, 0, 0, 9),       32,  "Port Control Protocol Anycast", true),
+    (Ipv4Addr::new(192, 0, 0, 10),      32,  "Traversal Using Relays around NAT Anycast", true),
+    (Ipv4Addr::new(192, 0, 0, 170),     32,  "NAT64/DNS64 Discovery", false),
+    (Ipv4Addr::new(192, 0, 0, 171),     32,  "NAT64/DNS64 Discovery", false),
+    (Ipv4Addr::new(192, 0, 2, 0),       24,  "Documentation (TEST-NET-1)", false),
+    (Ipv4Addr::new(192, 31, 196, 0),    24,  "AS112-v4", true),
+    (Ipv4Addr::new(192, 52, 193, 0),    24,  "AMT", true),
+    (Ipv4Addr::new(192, 88, 99, 0),     24,  "Deprecated (6to4 Relay Anycast)", false), // N/A
+    (Ipv4Addr::new(192, 88, 99, 2),     32,  "6a44-relay anycast address", false),
+    (Ipv4Addr::new(192, 168, 0, 0),     16,  "Private-Use", false),
+    (Ipv4Addr::new(192, 175, 48, 0),    24,  "Direct Delegation AS112 Service", true),
+    (Ipv4Addr::new(198, 18, 0, 0),      15,  "Benchmarking", false),
+    (Ipv4Addr::new(198, 51, 100, 0),    24,  "Documentation (TEST-NET-2)", false),
+    (Ipv4Addr::new(203, 0, 113, 0),     24,  "Documentation (TEST-NET-3)", false),
+    (Ipv4Addr::new(240, 0, 0, 0),       4,   "Reserved", false),
+    (Ipv4Addr::new(255, 255, 255, 255), 32,  "Limited Broadcast", false),
     // Not in the registry: multicast (RFC 5771) never reaches a single public host.
-    (Ipv4Addr::new(224, 0, 0, 0), 4, "Multicast", false),
+    (Ipv4Addr::new(224, 0, 0, 0),       4,   "Multicast", false),
 ];
 
 /// The IANA IPv6 Special-Purpose Address Registry (as updated 2025), then the deprecated and
-/// multicast blocks it does not list.
+/// multicast blocks it does not list. A "Globally Reachable" of N/A is written `false`.
+#[rustfmt::skip]
 const IPV6: &[Row<Ipv6Addr>] = &[
-    (
-        Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 1),
-        128,
-        "Loopback Address",
-        false,
-    ),
-    (
-        Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 0),
-        128,
-        "Unspecified Address",
-        false,
-    ),
-    (
-        Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0, 0),
-        96,
-        "IPv4-mapped Address",
-        false,
-    ),
-    (
-        Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, 0, 0),
-        96,
-        "IPv4-IPv6 Translat.",
-        true,
-    ),
-    (
-        Ipv6Addr::new(0x64, 0xff9b, 1, 0, 0, 0, 0, 0),
-        48,
-        "IPv4-IPv6 Translat.",
-        false,
-    ),
-    (
-        Ipv6Addr::new(0x100, 0, 0, 0, 0, 0, 0, 0),
-        64,
-        "Discard-Only Address Block",
-        false,
-    ),
-    (
-        Ipv6Addr::new(0x100, 0, 0, 1, 0, 0, 0, 0),
-        64,
-        "Dummy IPv6 Prefix",
-        false,
-    ),
-    (
-        Ipv6Addr::new(0x2001, 0, 0, 0, 0, 0, 0, 0),
-        23,
-        "IETF Protocol Assignments",
-        false,
-    ),
-    // Globally Reachable: N/A.
-    (
-        Ipv6Addr::new(0x2001, 0, 0, 0, 0, 0, 0, 0),
-        32,
-        "TEREDO",
-        false,
-    ),
-    (
-        Ipv6Addr::new(0x2001, 1, 0, 0, 0, 0, 0, 1),
-        128,
-        "Port Control Protocol Anycast",
-        true,
-    ),
-    (
-        Ipv6Addr::new(0x2001, 1, 0, 0, 0, 0, 0, 2),
-        128,
-        "Traversal Using Relays around NAT Anycast",
-        true,
-    ),
-    (
-        Ipv6Addr::new(0x2001, 1, 0, 0, 0, 0, 0, 3),
-        128,
-        "DNS-SD Service Registration Protocol Anycast",
-        true,
-    ),
-    (
-        Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 0),
-        48,
-        "Benchmarking",
-        false,
-    ),
-    (Ipv6Addr::new(0x2001, 3, 0, 0, 0, 0, 0, 0), 32, "AMT", true),
-    (
-        Ipv6Addr::new(0x2001, 4, 0x112, 0, 0, 0, 0, 0),
-        48,
-        "AS112-v6",
-        true,
-    ),
-    (
-        Ipv6Addr::new(0x2001, 0x10, 0, 0, 0, 0, 0, 0),
-        28,
-        "Deprecated (previously ORCHID)",
-        false,
-    ),
-    (
-        Ipv6Addr::new(0x2001, 0x20, 0, 0, 0, 0, 0, 0),
-        28,
-        "ORCHIDv2",
-        true,
-    ),
-    (
-        Ipv6Addr::new(0x2001, 0x30, 0, 0, 0, 0, 0, 0),
-        28,
-        "Drone Remote ID Protocol Entity Tags (DETs) Prefix",
-        true,
-    ),
-    (
-        Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0),
-        32,
-        "Documentation",
-        false,
-    ),
-    // Globally Reachable: N/A.
-    (
-        Ipv6Addr::new(0x2002, 0, 0, 0, 0, 0, 0, 0),
-        16,
-        "6to4",
-        false,
-    ),
-    (
-        Ipv6Addr::new(0x2620, 0x4f, 0x8000, 0, 0, 0, 0, 0),
-        48,
-        "Direct Delegation AS112 Service",
-        true,
-    ),
-    (
-        Ipv6Addr::new(0x3fff, 0, 0, 0, 0, 0, 0, 0),
-        20,
-        "Documentation",
-        false,
-    ),
-    (
-        Ipv6Addr::new(0x5f00, 0, 0, 0, 0, 0, 0, 0),
-        16,
-        "Segment Routing (SRv6) SIDs",
-        false,
-    ),
-    (
-        Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0),
-        7,
-        "Unique-Local",
-        false,
-    ),
-    (
-        Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0),
-        10,
-        "Link-Local Unicast",
-        false,
-    ),
+    (Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 1),              128, "Loopback Address", false),
+    (Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 0),              128, "Unspecified Address", false),
+    (Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0, 0),         96,  "IPv4-mapped Address", false),
+    (Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, 0, 0),      96,  "IPv4-IPv6 Translat.", true),
+    (Ipv6Addr::new(0x64, 0xff9b, 1, 0, 0, 0, 0, 0),      48,  "IPv4-IPv6 Translat.", false),
+    (Ipv6Addr::new(0x100, 0, 0, 0, 0, 0, 0, 0),          64,  "Discard-Only Address Block", false),
+    (Ipv6Addr::new(0x100, 0, 0, 1, 0, 0, 0, 0),          64,  "Dummy IPv6 Prefix", false),
+    (Ipv6Addr::new(0x2001, 0, 0, 0, 0, 0, 0, 0),         23,  "IETF Protocol Assignments", false),
+    (Ipv6Addr::new(0x2001, 0, 0, 0, 0, 0, 0, 0),         32,  "TEREDO", false), // N/A
+    (Ipv6Addr::new(0x2001, 1, 0, 0, 0, 0, 0, 1),         128, "Port Control Protocol Anycast", true),
+    (Ipv6Addr::new(0x2001, 1, 0, 0, 0, 0, 0, 2),         128, "Traversal Using Relays around NAT Anycast", true),
+    (Ipv6Addr::new(0x2001, 1, 0, 0, 0, 0, 0, 3),         128, "DNS-SD Service Registration Protocol Anycast", true),
+    (Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 0),         48,  "Benchmarking", false),
+    (Ipv6Addr::new(0x2001, 3, 0, 0, 0, 0, 0, 0),         32,  "AMT", true),
+    (Ipv6Addr::new(0x2001, 4, 0x112, 0, 0, 0, 0, 0),     48,  "AS112-v6", true),
+    (Ipv6Addr::new(0x2001, 0x10, 0, 0, 0, 0, 0, 0),      28,  "Deprecated (previously ORCHID)", false),
+    (Ipv6Addr::new(0x2001, 0x20, 0, 0, 0, 0, 0, 0),      28,  "ORCHIDv2", true),
+    (Ipv6Addr::new(0x2001, 0x30, 0, 0, 0, 0, 0, 0),      28,  "Drone Remote ID Protocol Entity Tags (DETs) Prefix", true),
+    (Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0),     32,  "Documentation", false),
+    (Ipv6Addr::new(0x2002, 0, 0, 0, 0, 0, 0, 0),         16,  "6to4", false), // N/A
+    (Ipv6Addr::new(0x2620, 0x4f, 0x8000, 0, 0, 0, 0, 0), 48,  "Direct Delegation AS112 Service", true),
+    (Ipv6Addr::new(0x3fff, 0, 0, 0, 0, 0, 0, 0),         20,  "Documentation", false),
+    (Ipv6Addr::new(0x5f00, 0, 0, 0, 0, 0, 0, 0),         16,  "Segment Routing (SRv6) SIDs", false),
+    (Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0),         7,   "Unique-Local", false),
+    (Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0),         10,  "Link-Local Unicast", false),
     // Not in the registry: deprecated by RFC 4291 (2.5.5.1) and RFC 3879, and multicast.
-    (
-        Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 0),
-        96,
-        "IPv4-compatible Address (deprecated)",
-        false,
-    ),
-    (
-        Ipv6Addr::new(0xfec0, 0, 0, 0, 0, 0, 0, 0),
-        10,
-        "Site-Local (deprecated)",
-        false,
-    ),
-    (
-        Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0),
-        8,
-        "Multicast",
-        false,
-    ),
+    (Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 0),              96,  "IPv4-compatible Address (deprecated)", false),
+    (Ipv6Addr::new(0xfec0, 0, 0, 0, 0, 0, 0, 0),         10,  "Site-Local (deprecated)", false),
+    (Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0),         8,   "Multicast", false),
 ];
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! one sync each. Throughput grows with concurrency until the group cap.
 //!
 //! Callers await a reply channel, so no async worker thread ever waits on the disk. A write
-//! whose caller stops waiting is still applied.
+//! already queued is applied even if its caller stops waiting.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -211,4 +211,117 @@ fn commit(db: &Database, path: &Path, group: &mut [Box<dyn Job>]) -> Result<()> 
         }
     }
     txn.commit().map_err(io(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use redb::ReadableDatabase;
+
+    use super::*;
+    use crate::storage::backend::{BatchOp, Entry, Expect, Revision};
+    use crate::storage::error::QuotaLimit;
+    use crate::storage::quota::Usage;
+    use crate::storage::write::{Batch, Increment, Set, Swap};
+
+    type Answer<T> = oneshot::Receiver<Result<T>>;
+
+    fn queue<M: Mutation>(
+        group: &mut Vec<Box<dyn Job>>,
+        namespace: &str,
+        mutation: M,
+    ) -> Answer<M::Output> {
+        let (reply, answer) = oneshot::channel();
+        group.push(Box::new(Pending {
+            namespace: namespace.to_owned(),
+            quota: Quota::new().max_keys(2),
+            mutation: Some(mutation),
+            outcome: None,
+            reply,
+        }));
+        answer
+    }
+
+    fn set(key: &str, value: &'static str) -> Set {
+        Set {
+            key: key.into(),
+            value: Bytes::from_static(value.as_bytes()),
+        }
+    }
+
+    /// One group, one transaction: later writes see earlier ones, each refusal is answered on
+    /// its own, and the rest commit.
+    #[test]
+    fn each_write_in_a_group_is_answered_on_its_own() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("store.redb");
+        let db = Database::create(&path).expect("create");
+
+        let mut group = Vec::new();
+        let mut first = queue(&mut group, "ns", set("a", "1"));
+        let mut elsewhere = queue(&mut group, "other", set("a", "1"));
+        let swap = Swap {
+            key: "a".into(),
+            expect: Expect::Absent,
+            value: Some(Bytes::from_static(b"x")),
+        };
+        let mut conflict = queue(&mut group, "ns", swap);
+        let batch = Batch(vec![BatchOp::set("x", "1"), BatchOp::set("y", "1")]);
+        let mut over_quota = queue(&mut group, "ns", batch);
+        let mut sum = queue(
+            &mut group,
+            "ns",
+            Increment {
+                key: "a".into(),
+                delta: 2,
+            },
+        );
+        let committed = commit(&db, &path, &mut group);
+        assert!(committed.is_ok(), "{committed:?}");
+        for job in group {
+            job.finish(committed.clone());
+        }
+
+        assert_eq!(
+            first.try_recv().expect("answered").ok(),
+            Some(Revision::new(1))
+        );
+        // Revisions are counted per namespace.
+        assert_eq!(
+            elsewhere.try_recv().expect("answered").ok(),
+            Some(Revision::new(1))
+        );
+        match conflict.try_recv().expect("answered") {
+            Err(StorageError::Conflict { current, .. }) => assert_eq!(
+                current,
+                Some(Entry {
+                    value: Bytes::from_static(b"1"),
+                    revision: Revision::new(1),
+                })
+            ),
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+        match over_quota.try_recv().expect("answered") {
+            Err(StorageError::QuotaExceeded { limit, .. }) => assert_eq!(limit, QuotaLimit::Keys),
+            other => panic!("expected a quota error, got {other:?}"),
+        }
+        assert_eq!(sum.try_recv().expect("answered").ok(), Some(3));
+
+        let txn = db.begin_read().expect("read");
+        let table = txn
+            .open_table(data_table("ns").definition())
+            .expect("table");
+        let keys: Vec<Vec<u8>> = table
+            .iter()
+            .expect("iterate")
+            .map(|item| item.expect("entry").0.value().to_vec())
+            .collect();
+        assert_eq!(keys, [b"a".to_vec()]);
+        let stored = table.get(&b"a"[..]).expect("get").expect("a");
+        assert_eq!(stored.value(), (2, &b"3"[..]));
+        let metas = txn.open_table(META).expect("meta");
+        let meta = meta_from(metas.get("ns").expect("get").expect("ns").value());
+        assert_eq!(meta.usage, Usage { keys: 1, bytes: 2 });
+        assert_eq!(meta.revision, 2);
+    }
 }

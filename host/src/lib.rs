@@ -47,6 +47,7 @@ mod sandbox;
 mod source;
 mod state;
 mod stdio;
+pub mod storage;
 mod supervision;
 
 pub use airssys_contract::{

@@ -1,0 +1,85 @@
+//! Namespace names, and where a page of keys starts.
+//!
+//! Keys are arbitrary bytes and are never encoded together with their namespace: each backend
+//! keeps a namespace's keys in a structure of their own (a redb table, a map), so no key can
+//! reach another namespace whatever bytes it holds.
+
+use std::fmt;
+use std::ops::Bound;
+use std::str::FromStr;
+
+use airssys_contract::CapabilityKind;
+
+use super::error::{Result, StorageError};
+
+/// The longest namespace name, in bytes.
+pub const MAX_NAMESPACE_LEN: usize = 255;
+
+/// The most keys one [`list`](super::Namespace::list) call returns.
+pub const MAX_PAGE_SIZE: usize = 1_000;
+
+/// Checks that `name` names one namespace: dot-separated tokens of the `storage` capability
+/// grammar (`app.cache`), without the wildcards that only grants may use.
+pub(crate) fn validate_namespace(name: &str) -> Result<()> {
+    let invalid = |reason: String| StorageError::InvalidNamespace {
+        namespace: name.to_owned(),
+        reason,
+    };
+    if name.len() > MAX_NAMESPACE_LEN {
+        return Err(invalid(format!(
+            "it is {} bytes long; use at most {MAX_NAMESPACE_LEN}",
+            name.len()
+        )));
+    }
+    CapabilityKind::Storage
+        .validate(name)
+        .map_err(|err| invalid(err.reason().to_owned()))?;
+    if name.split('.').any(|token| token == "*" || token == ">") {
+        return Err(invalid(
+            "`*` and `>` are patterns for grants; name one namespace, like `app.cache`".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Where a listing resumes: an opaque token returned with a page of keys, to pass back for the
+/// next page. It holds the last key returned, so the next page starts strictly after it: keys
+/// written or deleted meanwhile never make a page repeat or skip a key that existed throughout.
+///
+/// Its text form (`to_string`, `parse`) is what crosses to guests.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Cursor(Vec<u8>);
+
+impl Cursor {
+    pub(crate) fn after(key: Vec<u8>) -> Self {
+        Self(key)
+    }
+
+    pub(crate) fn key(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Display for Cursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(&self.0))
+    }
+}
+
+impl FromStr for Cursor {
+    type Err = StorageError;
+
+    fn from_str(text: &str) -> Result<Self> {
+        hex::decode(text)
+            .map(Self)
+            .map_err(|_| StorageError::InvalidCursor)
+    }
+}
+
+/// The first key a listing of `prefix` resuming after `after` may return.
+pub(crate) fn start<'a>(prefix: &'a [u8], after: Option<&'a [u8]>) -> Bound<&'a [u8]> {
+    match after {
+        Some(after) if after >= prefix => Bound::Excluded(after),
+        _ => Bound::Included(prefix),
+    }
+}

@@ -1,0 +1,57 @@
+//! Durable key-value storage in namespaces: the engine behind the `storage` host interface.
+//!
+//! A [`Storage`] holds namespaces (`app.cache`: dot-separated tokens, the `storage` capability
+//! grammar). A [`Namespace`] handle reaches only its own keys, whatever bytes they hold: every
+//! backend keeps each namespace in a structure of its own, so collisions are impossible rather
+//! than unlikely. Keys and values are bytes; every stored value has a [`Revision`].
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), airssys_host::storage::StorageError> {
+//! use airssys_host::storage::{BatchOp, Expect, Quota, Storage};
+//!
+//! let storage = Storage::open("app.redb")?.quota(Quota::new().max_keys(10_000));
+//! let cart = storage.namespace("shop.cart")?;
+//! cart.set("alice", "3 apples").await?;
+//! let visits = cart.increment("visits", 1).await?;
+//! let entry = cart.entry("alice").await?.expect("just written");
+//! cart.compare_and_swap("alice", Expect::Revision(entry.revision), Some("4 apples".into()))
+//!     .await?;
+//! cart.batch([BatchOp::set("bob", "1 pear"), BatchOp::delete("alice")]).await?;
+//! let page = cart.list("", None, 100).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Durability and group commit
+//!
+//! [`Storage::open`] stores everything in one redb file. A write is acknowledged only after
+//! the transaction holding it has committed with redb's `Durability::Immediate`, so
+//! acknowledged writes survive the process being killed. One writer thread takes every write
+//! queued while it was committing and commits them together: under load many writes share one
+//! disk sync, at the price of each write waiting for its whole group's commit (a lone writer
+//! waits about one sync). Each write is still checked on its own: a write refused by its quota
+//! or by a compare-and-swap does not affect the others in its group, and a batch is applied
+//! whole or not at all. Reads run in their own read transaction on tokio's blocking pool and
+//! see every acknowledged write; no storage call waits on the disk on an async worker.
+//!
+//! # Backends
+//!
+//! [`Backend`] is the trait an engine implements; [`Storage::in_memory`] gives the in-memory
+//! backend, with the same semantics, for tests. The trait is shaped for NATS JetStream
+//! key-value buckets too: revisions, compare-and-swap on a revision, create-if-absent.
+
+mod backend;
+mod commit;
+mod error;
+mod handle;
+mod key;
+mod memory;
+mod quota;
+mod redb;
+mod write;
+
+pub use backend::{Backend, BatchOp, Entry, Expect, Revision};
+pub use bytes::Bytes;
+pub use error::{QuotaLimit, StorageError};
+pub use handle::{KeyPage, Namespace, Storage};
+pub use key::{Cursor, MAX_NAMESPACE_LEN, MAX_PAGE_SIZE};
+pub use quota::{Quota, Usage};

@@ -1,0 +1,10 @@
+//! The end-to-end tests, in one binary (every test binary links wasmtime; one links faster),
+//! one module per area. Real guest components built from source, driven through the real host.
+
+mod capabilities;
+mod lifecycle;
+mod load_errors;
+mod network;
+mod notes_example;
+mod processes;
+mod sandbox;

@@ -52,6 +52,7 @@ mod policy;
 mod registry;
 mod runtime;
 mod source;
+mod state;
 mod supervision;
 
 pub use airssys_contract::{
@@ -60,7 +61,7 @@ pub use airssys_contract::{
 };
 pub use app::{AppComponent, AppManifest};
 pub use error::{Error, GuestError, GuestPanic, Result, Trap, TrapKind};
-pub use events::{Event, EventKind, State};
+pub use events::{Event, EventKind};
 pub use host::{
     ComponentHandle, DEFAULT_EPOCH_TICK, DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_WASM_STACK, Host,
     HostBuilder, LoadOptions, Prepared, load,
@@ -72,4 +73,5 @@ pub use policy::{AuditEvent, EffectiveCapabilities, Mode, Outcome};
 pub use registry::ComponentInfo;
 pub use runtime::Stats;
 pub use source::{DEFAULT_MAX_COMPONENT_SIZE, Source};
+pub use state::State;
 pub use supervision::{Pending, Restart, Supervision};

@@ -1,14 +1,14 @@
-//! Configuring a [`Host`]: settings, their validation, and building the engine and linker.
+//! Configuring a [`Host`](crate::Host): settings, their validation, and the engine and
+//! linker they make.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::broadcast;
 use wasmtime::component::Linker;
 use wasmtime::{Engine, OptLevel};
 
-use super::{EVENT_BUFFER, Host, HostInner};
+use crate::interfaces::StoreData;
 use crate::policy::AuditLog;
 use crate::{DEFAULT_MAX_COMPONENT_SIZE, Error, Limits, Mode, Result, Supervision, interfaces};
 
@@ -127,9 +127,10 @@ impl HostBuilder {
         self
     }
 
-    /// Builds the host: one engine and linker with every host interface (nothing granted),
-    /// and the engine's epoch ticker.
-    pub fn build(self) -> Result<Host> {
+    /// Checks the settings, then makes what a host is built from: one engine and linker
+    /// with every host interface (nothing granted), the engine's epoch ticker, and the audit
+    /// log. [`build`](Self::build) (in `host/mod.rs`) assembles the host from them.
+    pub(super) fn parts(&self) -> Result<Parts> {
         if self.max_component_size == 0 {
             return Err(Error::Config(
                 "max_component_size is 0, so no component could load; use at least a few KiB"
@@ -172,18 +173,19 @@ impl HostBuilder {
             None => AuditLog::default(),
         });
         spawn_epoch_ticker(&engine, self.epoch_tick)?;
-        Ok(Host {
-            inner: Arc::new(HostInner {
-                engine,
-                linker,
-                settings: self,
-                cache: Default::default(),
-                registry: Default::default(),
-                events: broadcast::channel(EVENT_BUFFER).0,
-                audit,
-            }),
+        Ok(Parts {
+            engine,
+            linker,
+            audit,
         })
     }
+}
+
+/// The engine-wide pieces of a host.
+pub(super) struct Parts {
+    pub(super) engine: Engine,
+    pub(super) linker: Linker<StoreData>,
+    pub(super) audit: Arc<AuditLog>,
 }
 
 /// One thread per engine advances its epoch every `tick`; it ends once the engine is gone.

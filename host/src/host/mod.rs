@@ -14,6 +14,7 @@ use tokio::sync::broadcast;
 use wasmtime::Engine;
 use wasmtime::component::Linker;
 
+use builder::Parts;
 pub use builder::{
     DEFAULT_EPOCH_TICK, DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_WASM_STACK, HostBuilder,
 };
@@ -72,6 +73,30 @@ struct HostInner {
 
 /// Events kept for a slow subscriber before it starts missing the oldest.
 const EVENT_BUFFER: usize = 1024;
+
+impl HostBuilder {
+    /// Builds the host: one engine and linker with every host interface (nothing granted),
+    /// the engine's epoch ticker, an empty registry and cache. Fails with
+    /// [`Error::Config`] naming a setting no component could run under.
+    pub fn build(self) -> Result<Host> {
+        let Parts {
+            engine,
+            linker,
+            audit,
+        } = self.parts()?;
+        Ok(Host {
+            inner: Arc::new(HostInner {
+                engine,
+                linker,
+                settings: self,
+                cache: Mutex::default(),
+                registry: Registry::default(),
+                events: broadcast::channel(EVENT_BUFFER).0,
+                audit,
+            }),
+        })
+    }
+}
 
 impl Host {
     /// A host with the [`HostBuilder`] defaults.

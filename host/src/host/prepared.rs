@@ -146,6 +146,7 @@ impl Prepared {
         });
         match Instance::start(&blueprint, &shared).await {
             Ok(instance) => {
+                shared.enter(State::Running, EventKind::Started);
                 let actor = Actor::new(blueprint, shared, supervision, instance);
                 tokio::spawn(actor.run(inbox));
                 Ok(ComponentHandle::new(entry))

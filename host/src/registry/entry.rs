@@ -7,7 +7,7 @@ use std::time::Duration;
 use airssys_contract::Manifest;
 use tokio::sync::mpsc;
 
-use super::Route;
+use super::route::Route;
 use crate::policy::EffectiveCapabilities;
 use crate::runtime::{Call, Shared, Stats};
 use crate::{Identity, MemoryUsage, State};
@@ -63,9 +63,10 @@ impl Entry {
 
     /// The instance the next delivery goes to.
     pub(crate) fn pick(&self) -> &Slot {
-        self.route
-            .pick(&self.versions)
-            .expect("an entry always has an instance to route to")
+        let counts = self.versions.iter().map(|v| v.instances.len());
+        let (version, instance) = self.route.pick(counts).unwrap_or((0, 0));
+        // Entries are built with at least one instance, so (0, 0) always exists.
+        &self.versions[version].instances[instance]
     }
 
     /// The version deliveries currently go to.

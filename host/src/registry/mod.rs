@@ -14,7 +14,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use entry::ComponentInfo;
 pub(crate) use entry::{Entry, Slot, Version};
-pub(crate) use route::Route;
 
 use crate::{Error, Result};
 

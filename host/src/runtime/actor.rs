@@ -21,7 +21,7 @@ pub(crate) enum Call {
     Shutdown(oneshot::Sender<Result<()>>),
 }
 
-/// Serves one instance until it stops for good.
+/// Serves one started instance until it stops for good.
 pub(crate) struct Actor {
     blueprint: Arc<Blueprint>,
     shared: Arc<Shared>,
@@ -70,7 +70,6 @@ impl Actor {
     /// Serves calls until shutdown, the policy gives up after a trap, or every sender is
     /// dropped; then answers whoever is still waiting with why the instance stopped.
     pub(crate) async fn run(mut self, mut mailbox: mpsc::Receiver<Call>) {
-        self.shared.enter(State::Running, EventKind::Started);
         let stop = loop {
             let call = match self.replay.pop_front() {
                 Some(payload) => Call::Message(payload),

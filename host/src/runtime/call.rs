@@ -18,11 +18,6 @@ use crate::{Error, Result};
 /// A guest export in flight, borrowing the store for `'s`.
 type ExportCall<'s, R> = Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 's>>;
 
-/// The error when a call cannot even be armed (the engine refused the fuel budget).
-pub(crate) fn arm_error(err: wasmtime::Error) -> Error {
-    Error::Config(format!("cannot set fuel: {err}"))
-}
-
 impl Instance {
     /// Arms the deadline and fuel, runs `export` on the store, and classifies a failure as a
     /// trap of this component. A trapped store must not be called again.
@@ -30,7 +25,7 @@ impl Instance {
         &mut self,
         export: impl for<'s> FnOnce(lifecycle::Guest, &'s mut Store<StoreData>) -> ExportCall<'s, R>,
     ) -> Result<R> {
-        sandbox::arm(&mut self.store).map_err(arm_error)?;
+        sandbox::arm(&mut self.store)?;
         match export(self.exports.clone(), &mut self.store).await {
             Ok(value) => Ok(value),
             Err(err) => Err(Error::Trap {

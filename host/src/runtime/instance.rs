@@ -46,7 +46,7 @@ impl Instance {
         );
         let mut store = Store::new(blueprint.pre.engine(), data);
         sandbox::configure(&mut store);
-        sandbox::arm(&mut store).map_err(super::call::arm_error)?;
+        sandbox::arm(&mut store)?;
         let bindings = match blueprint.pre.instantiate_async(&mut store).await {
             Ok(bindings) => bindings,
             // wasmtime checks export signatures when it first instantiates; a failure that

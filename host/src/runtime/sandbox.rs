@@ -8,6 +8,7 @@ use wasmtime::{Store, UpdateDeadline};
 
 use crate::error::{Trap, TrapKind};
 use crate::interfaces::{MAX_LOG_LINES_PER_CALL, StoreData};
+use crate::{Error, Result};
 
 /// Installs the limiter and the epoch callback on a fresh store. Every epoch tick the guest
 /// yields to the async runtime (so a busy instance cannot starve others on the same
@@ -25,7 +26,7 @@ pub(crate) fn configure(store: &mut Store<StoreData>) {
 
 /// Arms the deadline and fuel budget for the next call into the guest, and forgets what the
 /// last call left behind.
-pub(crate) fn arm(store: &mut Store<StoreData>) -> wasmtime::Result<()> {
+pub(crate) fn arm(store: &mut Store<StoreData>) -> Result<()> {
     let data = store.data_mut();
     data.deadline = Instant::now() + data.limits.call_timeout;
     // Only what happens during this call may explain a trap in it.
@@ -45,7 +46,9 @@ pub(crate) fn arm(store: &mut Store<StoreData>) -> wasmtime::Result<()> {
     let fuel = data.limiter.fuel_per_call;
     store.set_epoch_deadline(1);
     if let Some(fuel) = fuel {
-        store.set_fuel(fuel)?;
+        store
+            .set_fuel(fuel)
+            .map_err(|err| Error::Config(format!("cannot set fuel: {err}")))?;
     }
     Ok(())
 }

@@ -2,9 +2,11 @@
 //! one module per area. Real guest components built from source, driven through the real host.
 
 mod capabilities;
+mod identity;
 mod lifecycle;
 mod load_errors;
 mod network;
 mod notes_example;
 mod processes;
+mod registry;
 mod sandbox;

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use airssys_host::{AppManifest, EventKind};
+use airssys_host::{AppManifest, ComponentInfo, EventKind, Identity};
 use anyhow::Context;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -19,8 +19,9 @@ pub struct Args {
     pub check: bool,
 }
 
-/// Starts every component; with `--check` reports health and stops, otherwise prints
-/// lifecycle events until Ctrl-C, then shuts everything down.
+/// Starts every component at its key as address and prints their status table; with
+/// `--check` then reports health and stops, otherwise prints lifecycle events until Ctrl-C,
+/// then shuts everything down.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let app = AppManifest::from_file(&args.file)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
@@ -31,6 +32,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         for (name, handle) in &running {
             ui::status("Started", &format!("{name} ({})", handle.label()));
         }
+        print!("{}", status_table(&host.components()));
         if args.check {
             for (name, handle) in &running {
                 let health = handle.health().await?;
@@ -59,13 +61,40 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     })
 }
 
-fn report(component: &str, kind: &EventKind) {
+/// One line per component: address, component, version, state, requests served and memory.
+fn status_table(components: &[ComponentInfo]) -> String {
+    let rows = components.iter().map(|c| {
+        [
+            c.identity.address.clone(),
+            c.identity.name.clone(),
+            c.identity.version.clone(),
+            c.state.to_string(),
+            c.stats.requests.to_string(),
+            ui::bytes(c.memory.current),
+        ]
+    });
+    ui::table(
+        [
+            "ADDRESS",
+            "COMPONENT",
+            "VERSION",
+            "STATE",
+            "REQUESTS",
+            "MEMORY",
+        ],
+        rows,
+    )
+}
+
+fn report(component: &Identity, kind: &EventKind) {
     match kind {
-        EventKind::Started => ui::status("Started", component),
+        EventKind::Starting => ui::status("Starting", &component.to_string()),
+        EventKind::Started => ui::status("Started", &component.to_string()),
         EventKind::Trapped(trap) => ui::status("Trapped", &format!("{component} {trap}")),
         EventKind::Restarted { restarts } => {
             ui::status("Restarted", &format!("{component} (restart {restarts})"));
         }
+        EventKind::Stopping => ui::status("Stopping", &component.to_string()),
         EventKind::Stopped { reason } => ui::status("Stopped", &format!("{component}: {reason}")),
         EventKind::Escalated(trap) => ui::status("Escalated", &format!("{component} {trap}")),
         other => ui::status("Event", &format!("{component}: {other:?}")),

@@ -15,6 +15,8 @@
 //! assert_eq!(Manifest::from_bytes(&bytes).unwrap(), manifest);
 //! ```
 
+#![deny(missing_docs)]
+
 mod address;
 mod capability;
 mod error;

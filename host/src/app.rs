@@ -58,7 +58,7 @@ pub struct AppManifest {
 pub struct AppComponent {
     /// The component file, resolved against the manifest's directory.
     pub source: PathBuf,
-    /// Configuration, limits and supervision for its instance.
+    /// Its address (the key), configuration, limits, supervision and grants.
     pub options: LoadOptions,
 }
 
@@ -125,6 +125,7 @@ impl AppManifest {
             airssys_contract::validate_name(&name)
                 .map_err(|err| format!("[components.{name}]: {err}"))?;
             let mut options = LoadOptions::new()
+                .address(&name)
                 .configs(component.config)
                 .grants(component.grants);
             if let Some(limits) = &component.limits {
@@ -152,7 +153,8 @@ impl AppManifest {
         self.components.iter().map(|(name, c)| (name.as_str(), c))
     }
 
-    /// Loads and starts every component on `host`, in name order; stops at the first error.
+    /// Loads and starts every component on `host` at its key as address, in key order; stops
+    /// at the first error.
     pub async fn start(&self, host: &Host) -> Result<Vec<(String, ComponentHandle)>> {
         let mut running = Vec::with_capacity(self.components.len());
         for (name, component) in &self.components {

@@ -9,9 +9,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong loading or calling a component.
 ///
-/// Load errors name the file (or the label given for bytes) and say how to fix it. Call errors
-/// name the component as `name@version`. A component's own domain errors ([`Error::Guest`]) are
-/// kept apart from traps ([`Error::Trap`]), which end the instance.
+/// Load errors name the file (or the label given for bytes) and say how to fix it. Errors
+/// about a running component name it by its [`Identity`](crate::Identity): `address
+/// (name@version)`, or `name@version` when it runs at its own name. A component's own domain
+/// errors ([`Error::Guest`]) are kept apart from traps ([`Error::Trap`]), which end the
+/// instance.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -131,10 +133,36 @@ pub enum Error {
     /// Strict mode: the component declares capabilities the operator did not grant.
     #[error("{component} was not started: it declares capabilities that are not granted: {}; grant them (`--grant KIND=PATTERN` with `airssys run`, `grants` in airssys.toml, or LoadOptions::grants) or use the permissive mode", missing.iter().map(|(k, p)| format!("{k} `{p}`")).collect::<Vec<_>>().join(", "))]
     NotGranted {
-        /// `name@version`.
+        /// Its [`Identity`](crate::Identity), as displayed.
         component: String,
         /// The declared patterns no grant covers.
         missing: Vec<(crate::CapabilityKind, String)>,
+    },
+    /// A component is already running at the address a start asked for.
+    #[error(
+        "address `{address}` is taken by {component}, which is {state}; start this one at another address (`LoadOptions::address`, or another key in airssys.toml), or stop that one first (`ComponentHandle::shutdown`, `Host::stop`)"
+    )]
+    AddressTaken {
+        /// The address.
+        address: String,
+        /// What runs there.
+        component: String,
+        /// Its state (never stopped or failed: those are replaced).
+        state: crate::State,
+    },
+    /// No component is registered at this address.
+    #[error("no component runs at address `{address}`; `Host::components` lists the addresses")]
+    UnknownAddress {
+        /// The address asked for.
+        address: String,
+    },
+    /// An address that is not kebab-case.
+    #[error("`{address}` cannot be an address: {reason}")]
+    InvalidAddress {
+        /// The address given.
+        address: String,
+        /// What is wrong with it.
+        reason: String,
     },
     /// The host itself could not be configured.
     #[error("invalid host configuration: {0}")]
@@ -142,7 +170,7 @@ pub enum Error {
     /// The component's `init` returned an error: the instance did not start.
     #[error("{component} failed to initialise: {error}")]
     Init {
-        /// `name@version`.
+        /// Its [`Identity`](crate::Identity), as displayed.
         component: String,
         /// The error it returned.
         error: GuestError,
@@ -150,7 +178,7 @@ pub enum Error {
     /// The component handled the call and returned a domain error.
     #[error("{component} returned an error: {error}")]
     Guest {
-        /// `name@version`.
+        /// Its [`Identity`](crate::Identity), as displayed.
         component: String,
         /// The error it returned.
         error: GuestError,
@@ -159,7 +187,7 @@ pub enum Error {
     /// called again.
     #[error("{component} {trap}")]
     Trap {
-        /// `name@version`.
+        /// Its [`Identity`](crate::Identity), as displayed.
         component: String,
         /// What happened.
         trap: Trap,
@@ -169,7 +197,7 @@ pub enum Error {
         "{component}: the {direction} body is {size} bytes, over the limit of {limit}; raise it with `Limits::max_payload`"
     )]
     PayloadTooLarge {
-        /// `name@version`.
+        /// Its [`Identity`](crate::Identity), as displayed.
         component: String,
         /// `request` or `reply`.
         direction: &'static str,
@@ -182,13 +210,13 @@ pub enum Error {
     /// ([`Pending::Fail`](crate::Pending::Fail)).
     #[error("{component} is restarting after a trap; try again shortly")]
     Restarting {
-        /// `name@version`.
+        /// Its [`Identity`](crate::Identity), as displayed.
         component: String,
     },
     /// The instance is no longer running: it was shut down or trapped earlier.
     #[error("{component} is not running ({reason}); load it again to get a fresh instance")]
     Stopped {
-        /// `name@version`.
+        /// Its [`Identity`](crate::Identity), as displayed.
         component: String,
         /// Why it stopped.
         reason: String,
@@ -196,7 +224,7 @@ pub enum Error {
     /// A JSON request could not be encoded, or its reply not decoded into the type asked for.
     #[error("JSON exchange with {component} failed: {error}")]
     Json {
-        /// `name@version`.
+        /// Its [`Identity`](crate::Identity), as displayed.
         component: String,
         /// The decoding error.
         error: GuestError,

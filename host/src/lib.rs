@@ -23,30 +23,36 @@
 //! }
 //! ```
 //!
+//! Every component runs at an address, the operator's name for it (by default its manifest's
+//! name): see [`LoadOptions::address`], [`Host::component`], [`Host::components`] and
+//! [`Host::stop`]. Errors, [`Event`]s and audit lines name it by its [`Identity`].
+//!
 //! Guests get WASI with no environment, and files and TCP connects only as the operator
 //! granted what they declared (see [`Mode`] and [`LoadOptions::grants`]); their stdout and
 //! stderr lines, and their `airssys::log` events, go to `tracing` on the `airssys::guest`
-//! target, tagged with `name@version`.
+//! target, tagged with their address and `name@version`.
+//!
+//! Inside, the crate is layered, each layer using only those before it: plain types (errors,
+//! sources, limits, identity, events), policy (grants, the capability gate, audit), the host
+//! interfaces, the runtime (instances, the call path, actors), the registry of addresses,
+//! and the [`Host`] itself (docs/architecture.md walks through them).
 
-mod actor;
+#![deny(missing_docs)]
+
 mod app;
-mod audit;
 mod bindings;
 mod error;
-mod fs;
-mod grants;
-mod handle;
+mod events;
 mod host;
-mod http;
+mod identity;
 mod inspect;
+mod interfaces;
 mod limits;
-mod options;
-mod prepared;
-mod process;
-mod sandbox;
+mod policy;
+mod registry;
+mod runtime;
 mod source;
 mod state;
-mod stdio;
 pub mod storage;
 mod supervision;
 
@@ -55,18 +61,18 @@ pub use airssys_contract::{
     CapabilityKind, ErrorKind, Health, Manifest, PatternError, Payload,
 };
 pub use app::{AppComponent, AppManifest};
-pub use audit::{AuditEvent, Outcome};
 pub use error::{Error, GuestError, GuestPanic, Result, Trap, TrapKind};
-pub use grants::{EffectiveCapabilities, Mode};
-pub use handle::{ComponentHandle, Stats};
+pub use events::{Event, EventKind};
 pub use host::{
-    DEFAULT_EPOCH_TICK, DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_COMPONENT_SIZE,
-    DEFAULT_MAX_WASM_STACK, Host, HostBuilder, load,
+    ComponentHandle, DEFAULT_EPOCH_TICK, DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_WASM_STACK, Host,
+    HostBuilder, LoadOptions, Prepared, load,
 };
+pub use identity::Identity;
 pub use inspect::{Inspection, inspect, inspect_file};
-pub use limits::Limits;
-pub use options::LoadOptions;
-pub use prepared::Prepared;
-pub use sandbox::MemoryUsage;
-pub use source::Source;
-pub use supervision::{Event, EventKind, Pending, Restart, Supervision};
+pub use limits::{Limits, MemoryUsage};
+pub use policy::{AuditEvent, EffectiveCapabilities, Mode, Outcome};
+pub use registry::ComponentInfo;
+pub use runtime::Stats;
+pub use source::{DEFAULT_MAX_COMPONENT_SIZE, Source};
+pub use state::State;
+pub use supervision::{Pending, Restart, Supervision};

@@ -1,6 +1,11 @@
-//! Per-component resource limits, set by the operator.
+//! Per-component resource limits, set by the operator, and the `Limiter` that holds a store
+//! to them as it grows.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use wasmtime::ResourceLimiter;
 
 use crate::{Error, Result};
 
@@ -10,6 +15,8 @@ const WASM_PAGE: u64 = 64 * 1024;
 /// Resource limits for each instance of a component. Set defaults for every component with
 /// [`HostBuilder::limits`](crate::HostBuilder::limits), or per load with
 /// [`LoadOptions::limits`](crate::LoadOptions::limits).
+///
+/// Each setting has one name: the public field reads it, the method of the same name sets it.
 ///
 /// | limit | default | when exceeded |
 /// |---|---|---|
@@ -26,15 +33,23 @@ const WASM_PAGE: u64 = 64 * 1024;
 ///     .memory(32 << 20)
 ///     .call_timeout(Duration::from_millis(500))
 ///     .fuel(50_000_000);
+/// assert_eq!(limits.memory, 32 << 20);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
-    pub(crate) memory: u64,
-    pub(crate) table_elements: usize,
-    pub(crate) instances: usize,
-    pub(crate) call_timeout: Duration,
-    pub(crate) fuel: Option<u64>,
-    pub(crate) max_payload: usize,
+    /// Most bytes of linear memory one instance may use, across all its memories.
+    pub memory: u64,
+    /// Most elements any one table may grow to.
+    pub table_elements: usize,
+    /// Most core-module instances one component instance may create.
+    pub instances: usize,
+    /// Wall-clock time one call may take.
+    pub call_timeout: Duration,
+    /// Fuel per call, if budgeted.
+    pub fuel: Option<u64>,
+    /// Largest request or reply body, in bytes.
+    pub max_payload: usize,
 }
 
 impl Default for Limits {
@@ -95,16 +110,6 @@ impl Limits {
         self
     }
 
-    /// The memory limit in bytes.
-    pub fn memory_limit(&self) -> u64 {
-        self.memory
-    }
-
-    /// The per-call wall-clock timeout.
-    pub fn timeout(&self) -> Duration {
-        self.call_timeout
-    }
-
     /// Refuses settings no component could run under, naming the setting and the fix.
     pub(crate) fn validate(&self, fuel_metering: bool, epoch_tick: Duration) -> Result<()> {
         let bad = |message: String| Err(Error::Config(message));
@@ -136,5 +141,109 @@ impl Limits {
             ),
             _ => Ok(()),
         }
+    }
+}
+
+/// Current and peak linear memory of an instance, in bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MemoryUsage {
+    /// Bytes of linear memory the instance has now.
+    pub current: u64,
+    /// The most it ever had (across restarts of the same component).
+    pub peak: u64,
+}
+
+/// Memory figures the limiter writes and the component's shared record reads.
+#[derive(Debug, Default)]
+pub(crate) struct MemoryStats {
+    current: AtomicU64,
+    peak: AtomicU64,
+}
+
+impl MemoryStats {
+    pub(crate) fn usage(&self) -> MemoryUsage {
+        MemoryUsage {
+            current: self.current.load(Ordering::Relaxed),
+            peak: self.peak.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// wasmtime's view of the limits: refuses growth past them and remembers that it did, so a
+/// trap that follows can be reported as a memory limit rather than a bare `unreachable`.
+pub(crate) struct Limiter {
+    memory: u64,
+    table_elements: usize,
+    instances: usize,
+    total: u64,
+    stats: Arc<MemoryStats>,
+    /// Fuel to give each call: `None` when the engine does not meter fuel.
+    pub(crate) fuel_per_call: Option<u64>,
+    pub(crate) memory_refused: bool,
+    pub(crate) table_refused: bool,
+}
+
+impl Limiter {
+    pub(crate) fn new(limits: &Limits, stats: Arc<MemoryStats>, fuel_metering: bool) -> Self {
+        stats.current.store(0, Ordering::Relaxed);
+        Self {
+            memory: limits.memory,
+            table_elements: limits.table_elements,
+            instances: limits.instances,
+            total: 0,
+            stats,
+            fuel_per_call: fuel_metering.then(|| limits.fuel.unwrap_or(u64::MAX)),
+            memory_refused: false,
+            table_refused: false,
+        }
+    }
+
+    /// True when a limit refused growth since the last classification.
+    pub(crate) fn refused(&self) -> bool {
+        self.memory_refused || self.table_refused
+    }
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let after = self.total - current as u64 + desired as u64;
+        if after > self.memory {
+            self.memory_refused = true;
+            return Ok(false);
+        }
+        self.total = after;
+        self.stats.current.store(after, Ordering::Relaxed);
+        self.stats.peak.fetch_max(after, Ordering::Relaxed);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.table_elements {
+            self.table_refused = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn instances(&self) -> usize {
+        self.instances
+    }
+
+    fn tables(&self) -> usize {
+        self.instances
+    }
+
+    fn memories(&self) -> usize {
+        self.instances
     }
 }

@@ -1,12 +1,26 @@
 //! Where component bytes come from.
 
+use std::borrow::Cow;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 use crate::{Error, Result};
 
+/// Default [`HostBuilder::max_component_size`](crate::HostBuilder::max_component_size) and
+/// the size [`inspect_file`](crate::inspect_file) accepts: 64 MiB.
+pub const DEFAULT_MAX_COMPONENT_SIZE: usize = 64 << 20;
+
 /// A component to load: a file, or bytes with a label used in errors.
 ///
-/// Paths convert directly, so `host.load("greeter.wasm")` works.
+/// Anything path-like converts, so `host.load("greeter.wasm")` and `load(&path)` with a
+/// `String` both work:
+///
+/// ```no_run
+/// # async fn run() -> airssys_host::Result<()> {
+/// let path: String = std::env::args().nth(1).unwrap_or("greeter.wasm".into());
+/// let greeter = airssys_host::load(&path).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub enum Source {
     /// A `.wasm` file.
@@ -38,35 +52,40 @@ impl Source {
     }
 }
 
-impl From<&Path> for Source {
-    fn from(path: &Path) -> Self {
-        Self::File(path.to_owned())
-    }
+/// Anything path-like is a file to read: `&str`, `String`, `&String`, `Path`, `PathBuf`,
+/// `OsStr`, `OsString`, `Box<Path>` and `Cow<Path>`. Bytes never convert implicitly; use
+/// [`Source::bytes`].
+macro_rules! from_path {
+    ($($ty:ty),* $(,)?) => {$(
+        impl From<$ty> for Source {
+            fn from(path: $ty) -> Self {
+                Self::File(PathBuf::from(path))
+            }
+        }
+    )*};
 }
 
-impl From<PathBuf> for Source {
-    fn from(path: PathBuf) -> Self {
-        Self::File(path)
-    }
+from_path!(PathBuf, String, OsString, Box<Path>, Cow<'_, Path>);
+
+macro_rules! from_path_ref {
+    ($($ty:ty),* $(,)?) => {$(
+        impl From<$ty> for Source {
+            fn from(path: $ty) -> Self {
+                Self::File(AsRef::<Path>::as_ref(path).to_owned())
+            }
+        }
+    )*};
 }
 
-impl From<&PathBuf> for Source {
-    fn from(path: &PathBuf) -> Self {
-        Self::File(path.clone())
-    }
-}
-
-impl From<&str> for Source {
-    fn from(path: &str) -> Self {
-        Self::File(path.into())
-    }
-}
-
-impl From<String> for Source {
-    fn from(path: String) -> Self {
-        Self::File(path.into())
-    }
-}
+from_path_ref!(
+    &Path,
+    &PathBuf,
+    &str,
+    &String,
+    &OsStr,
+    &OsString,
+    &Cow<'_, Path>,
+);
 
 /// Reads a component file after checking its size, so an oversize file is refused without
 /// being read; errors name the file. Blocking.

@@ -1,8 +1,6 @@
-//! What happens after an instance traps, and the events that report it.
+//! What happens after an instance traps.
 
 use std::time::Duration;
-
-use crate::Trap;
 
 /// What the host does when an instance traps. A trapped instance is never called again;
 /// the policy decides whether a fresh one replaces it.
@@ -24,7 +22,8 @@ pub enum Supervision {
     Restart(Restart),
     /// Stop: later calls fail with [`Error::Stopped`](crate::Error::Stopped).
     Stop,
-    /// Stop, and report [`EventKind::Escalated`] so the embedder decides what to do.
+    /// Stop, and report [`EventKind::Escalated`](crate::EventKind::Escalated) so the embedder
+    /// decides what to do.
     Escalate,
 }
 
@@ -105,35 +104,4 @@ pub enum Pending {
     /// [`Error::Restarting`](crate::Error::Restarting); messages are kept and delivered to
     /// the fresh instance.
     Fail,
-}
-
-/// Something that happened to an instance, from [`Host::events`](crate::Host::events).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event {
-    /// The component's `name@version`.
-    pub component: String,
-    /// What happened.
-    pub kind: EventKind,
-}
-
-/// The kinds of [`Event`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum EventKind {
-    /// An instance started (init succeeded).
-    Started,
-    /// An instance trapped and was retired.
-    Trapped(Trap),
-    /// A fresh instance replaced a trapped one; `restarts` counts them for this handle.
-    Restarted {
-        /// Restarts so far for this handle.
-        restarts: u64,
-    },
-    /// The instance stopped for good.
-    Stopped {
-        /// Why: shut down, handles dropped, policy `Stop`, or the restart limit.
-        reason: String,
-    },
-    /// The instance trapped under [`Supervision::Escalate`] and stopped; the embedder decides.
-    Escalated(Trap),
 }

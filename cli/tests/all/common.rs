@@ -1,6 +1,6 @@
 //! Helpers shared by the CLI integration tests: run the real binary, check its errors.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(unreachable_pub)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

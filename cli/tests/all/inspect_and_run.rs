@@ -1,8 +1,6 @@
 //! `airssys inspect` and `airssys run`, driven through the real binary as a person would.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn inspect_shows_identity_capabilities_and_exports() {

@@ -1,26 +1,17 @@
-//! The `Host`: one wasmtime `Engine` and `Linker`, shared by every component it loads.
+//! Configuring a [`Host`](crate::Host): settings, their validation, and the engine and
+//! linker they make.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
-use tokio::sync::broadcast;
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::Linker;
 use wasmtime::{Engine, OptLevel};
 
-use crate::audit::AuditLog;
-use crate::bindings;
-use crate::prepared::Prepared;
-use crate::source::read_limited;
-use crate::state::InstanceState;
-use crate::{
-    ComponentHandle, Error, Event, Limits, LoadOptions, Mode, Result, Source, Supervision,
-};
+use crate::interfaces::StoreData;
+use crate::policy::AuditLog;
+use crate::{DEFAULT_MAX_COMPONENT_SIZE, Error, Limits, Mode, Result, Supervision, interfaces};
 
-/// Default [`HostBuilder::max_component_size`]: 64 MiB.
-pub const DEFAULT_MAX_COMPONENT_SIZE: usize = 64 << 20;
 /// Default [`HostBuilder::mailbox_capacity`]: 64 pending calls per instance.
 pub const DEFAULT_MAILBOX_CAPACITY: usize = 64;
 /// Default [`HostBuilder::epoch_tick`]: 10 ms.
@@ -51,7 +42,7 @@ pub const DEFAULT_MAX_WASM_STACK: usize = 512 << 10;
 /// ```
 #[derive(Debug, Clone)]
 pub struct HostBuilder {
-    max_component_size: usize,
+    pub(crate) max_component_size: usize,
     pub(crate) mailbox_capacity: usize,
     pub(crate) limits: Limits,
     pub(crate) supervision: Supervision,
@@ -91,13 +82,13 @@ impl HostBuilder {
         self
     }
 
-    /// Limits for every component loaded without [`LoadOptions::limits`].
+    /// Limits for every component loaded without [`LoadOptions::limits`](crate::LoadOptions::limits).
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self
     }
 
-    /// Supervision for every component loaded without [`LoadOptions::supervision`].
+    /// Supervision for every component loaded without [`LoadOptions::supervision`](crate::LoadOptions::supervision).
     pub fn supervision(mut self, supervision: Supervision) -> Self {
         self.supervision = supervision;
         self
@@ -136,9 +127,10 @@ impl HostBuilder {
         self
     }
 
-    /// Builds the host: one engine and linker with WASI (nothing granted) and the airssys
-    /// host interface, and the engine's epoch ticker.
-    pub fn build(self) -> Result<Host> {
+    /// Checks the settings, then makes what a host is built from: one engine and linker
+    /// with every host interface (nothing granted), the engine's epoch ticker, and the audit
+    /// log. [`build`](Self::build) (in `host/mod.rs`) assembles the host from them.
+    pub(super) fn parts(&self) -> Result<Parts> {
         if self.max_component_size == 0 {
             return Err(Error::Config(
                 "max_component_size is 0, so no component could load; use at least a few KiB"
@@ -174,65 +166,27 @@ impl HostBuilder {
             .async_stack_size(async_stack);
         let engine = Engine::new(&config).map_err(|err| Error::Config(err.to_string()))?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
-            .and_then(|()| {
-                bindings::Component::add_to_linker::<_, HasSelf<InstanceState>>(
-                    &mut linker,
-                    |state| state,
-                )
-            })
+        interfaces::link(&mut linker)
             .map_err(|err| Error::Config(format!("cannot link host functions: {err}")))?;
         let audit = Arc::new(match &self.audit_log {
             Some(path) => AuditLog::to_file(path)?,
             None => AuditLog::default(),
         });
         spawn_epoch_ticker(&engine, self.epoch_tick)?;
-        Ok(Host {
-            inner: Arc::new(HostInner {
-                engine,
-                linker,
-                settings: self,
-                cache: Mutex::new(HashMap::new()),
-                events: broadcast::channel(EVENT_BUFFER).0,
-                audit,
-            }),
+        Ok(Parts {
+            engine,
+            linker,
+            audit,
         })
     }
 }
 
-/// Loads and runs airssys components. Build it once and share it (it is cheap to clone):
-/// every component it loads shares one compiler, linker and compiled-code cache.
-///
-/// ```no_run
-/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// use airssys_host::{Host, LoadOptions, Payload};
-///
-/// let host = Host::new()?;
-/// let greeter = host.load("greeter.wasm").await?;
-/// let counter = host
-///     .load_with("counter.wasm", LoadOptions::new().config("start", "10"))
-///     .await?;
-/// let reply = greeter.request(Payload::json(&serde_json::json!({"name": "Ada"}))?).await?;
-/// # Ok(()) }
-/// ```
-#[derive(Clone)]
-pub struct Host {
-    pub(crate) inner: Arc<HostInner>,
+/// The engine-wide pieces of a host.
+pub(super) struct Parts {
+    pub(super) engine: Engine,
+    pub(super) linker: Linker<StoreData>,
+    pub(super) audit: Arc<AuditLog>,
 }
-
-pub(crate) struct HostInner {
-    pub(crate) engine: Engine,
-    pub(crate) linker: Linker<InstanceState>,
-    pub(crate) settings: HostBuilder,
-    /// Prepared components by SHA-256 of their bytes: loading the same bytes again skips
-    /// validation and compilation.
-    cache: Mutex<HashMap<[u8; 32], Prepared>>,
-    pub(crate) events: broadcast::Sender<Event>,
-    pub(crate) audit: Arc<AuditLog>,
-}
-
-/// Events kept for a slow subscriber before it starts missing the oldest.
-const EVENT_BUFFER: usize = 1024;
 
 /// One thread per engine advances its epoch every `tick`; it ends once the engine is gone.
 fn spawn_epoch_ticker(engine: &Engine, tick: Duration) -> Result<()> {
@@ -250,101 +204,4 @@ fn spawn_epoch_ticker(engine: &Engine, tick: Duration) -> Result<()> {
         })
         .map(drop)
         .map_err(|err| Error::Config(format!("cannot start the epoch ticker thread: {err}")))
-}
-
-impl Host {
-    /// A host with the [`HostBuilder`] defaults.
-    pub fn new() -> Result<Self> {
-        HostBuilder::default().build()
-    }
-
-    /// Starts configuring a host.
-    pub fn builder() -> HostBuilder {
-        HostBuilder::default()
-    }
-
-    /// Validates, compiles (or finds in the cache) and pre-instantiates a component, without
-    /// starting an instance. Start any number of instances from the result.
-    pub async fn prepare(&self, source: impl Into<Source>) -> Result<Prepared> {
-        let source = source.into();
-        let origin = source.origin();
-        let limit = self.inner.settings.max_component_size;
-        let bytes = match source {
-            // Blocking file I/O stays off the async workers.
-            Source::File(path) => tokio::task::spawn_blocking(move || read_limited(&path, limit))
-                .await
-                .map_err(|err| Error::Config(format!("reading task failed: {err}")))??,
-            Source::Bytes { bytes, .. } => bytes,
-        };
-        if bytes.len() > limit {
-            return Err(Error::TooLarge {
-                origin,
-                size: bytes.len(),
-                limit,
-            });
-        }
-        let key: [u8; 32] = Sha256::digest(&bytes).into();
-        if let Some(hit) = self.cache().get(&key) {
-            return Ok(hit.clone());
-        }
-        let host = self.clone();
-        // Validation and compilation are CPU-bound: keep them off the async workers.
-        let prepared =
-            tokio::task::spawn_blocking(move || Prepared::compile(host, &origin, &bytes))
-                .await
-                .map_err(|err| Error::Config(format!("compilation task failed: {err}")))??;
-        self.cache().insert(key, prepared.clone());
-        Ok(prepared)
-    }
-
-    /// Loads a component and starts one instance of it with no configuration.
-    pub async fn load(&self, source: impl Into<Source>) -> Result<ComponentHandle> {
-        self.load_with(source, LoadOptions::default()).await
-    }
-
-    /// Loads a component and starts one instance of it with `options`.
-    pub async fn load_with(
-        &self,
-        source: impl Into<Source>,
-        options: LoadOptions,
-    ) -> Result<ComponentHandle> {
-        self.prepare(source).await?.start(options).await
-    }
-
-    /// Lifecycle events of every instance this host runs: started, trapped, restarted,
-    /// stopped, escalated. Each receiver sees events from the moment it subscribes.
-    pub fn events(&self) -> broadcast::Receiver<Event> {
-        self.inner.events.subscribe()
-    }
-
-    /// The wasmtime engine, for embedders that need it (e.g. to share with other code).
-    pub fn engine(&self) -> &Engine {
-        &self.inner.engine
-    }
-
-    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Prepared>> {
-        // The map stays consistent even if a holder panicked, so poisoning is ignored.
-        self.inner.cache.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-/// Loads a component from a file (or [`Source`]) and starts one instance, on a host with
-/// default settings shared by every call to this function.
-///
-/// ```no_run
-/// # async fn run() -> airssys_host::Result<()> {
-/// let greeter = airssys_host::load("greeter.wasm").await?;
-/// let reply: serde_json::Value = greeter.request_json(&serde_json::json!({"name": "Ada"})).await?;
-/// # Ok(()) }
-/// ```
-pub async fn load(source: impl Into<Source>) -> Result<ComponentHandle> {
-    static DEFAULT: OnceLock<Host> = OnceLock::new();
-    let host = match DEFAULT.get() {
-        Some(host) => host,
-        None => {
-            let host = Host::new()?;
-            DEFAULT.get_or_init(|| host)
-        }
-    };
-    host.load(source).await
 }

@@ -10,12 +10,35 @@ use hyper::body::Bytes;
 use hyper::{Method, Request, StatusCode, Uri};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use wasmtime::component::{HasData, Linker};
 
+use crate::Limits;
 use crate::bindings::airssys::core::http::{self, Incoming, Outgoing};
 use crate::bindings::{guest_error as error, wit};
-use crate::state::InstanceState;
+use crate::policy::Gate;
 
-impl http::Host for InstanceState {
+/// What an HTTP call sees: the gate, the limits and when the guest's call must end.
+pub(crate) struct Http<'a> {
+    pub(crate) gate: &'a Gate,
+    pub(crate) limits: &'a Limits,
+    pub(crate) deadline: Instant,
+}
+
+struct HasHttp;
+
+impl HasData for HasHttp {
+    type Data<'a> = Http<'a>;
+}
+
+/// Links `airssys:core/http`, projecting the store data to an [`Http`] view.
+pub(crate) fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> Http<'_>,
+) -> wasmtime::Result<()> {
+    http::add_to_linker::<T, HasHttp>(linker, get)
+}
+
+impl http::Host for Http<'_> {
     async fn send(&mut self, request: Outgoing) -> Result<Incoming, wit::Error> {
         let started = Instant::now();
         let remaining = self.deadline.saturating_duration_since(started);
@@ -105,9 +128,9 @@ impl http::Host for InstanceState {
     }
 }
 
-impl InstanceState {
+impl Http<'_> {
     /// Checks and audits `net` for the URL's `host:port`; only `http` is supported.
-    fn authorize(&mut self, url: &Uri) -> Result<(), wit::Error> {
+    fn authorize(&self, url: &Uri) -> Result<(), wit::Error> {
         match url.scheme_str() {
             Some("http") => {}
             Some("https") => {
@@ -128,7 +151,7 @@ impl InstanceState {
             host
         };
         let resource = format!("{host}:{}", url.port_u16().unwrap_or(80));
-        self.check(CapabilityKind::Net, &resource)
+        Ok(self.gate.check(CapabilityKind::Net, &resource)?)
     }
 
     /// Resolves the URL's host and returns the address to connect to. A name that resolves
@@ -136,7 +159,7 @@ impl InstanceState {
     /// address itself is granted: such addresses are reachable only when granted literally,
     /// however the name is spelled (`localhost`, `0x7f000001`, a rebinding DNS record).
     /// Connecting to the vetted address means a second lookup cannot change it.
-    async fn vet(&mut self, url: &Uri) -> Result<SocketAddr, wit::Error> {
+    async fn vet(&self, url: &Uri) -> Result<SocketAddr, wit::Error> {
         let host = url.host().unwrap_or_default();
         let port = url.port_u16().unwrap_or(80);
         let literal = host.trim_start_matches('[').trim_end_matches(']');
@@ -153,18 +176,17 @@ impl InstanceState {
                     format!("cannot resolve `{host}`"),
                 )
             })?;
+        let resolved = addr.to_string();
         if !is_public(addr.ip())
             && !self
-                .capabilities
-                .allows(CapabilityKind::Net, &addr.to_string())
+                .gate
+                .capabilities()
+                .allows(CapabilityKind::Net, &resolved)
         {
-            self.record_denial(CapabilityKind::Net, &addr.to_string());
-            return Err(error(
-                wit::ErrorKind::Denied,
-                format!(
-                    "net `{host}:{port}` resolves to {addr}, a loopback or private address; grant `{addr}` to allow it"
-                ),
-            ));
+            let why = format!(
+                "net `{host}:{port}` resolves to {addr}, a loopback or private address; grant `{addr}` to allow it"
+            );
+            return Err(self.gate.deny(CapabilityKind::Net, &resolved, why).into());
         }
         Ok(addr)
     }

@@ -1,8 +1,6 @@
 //! `airssys up` reads the operator's file and starts what it lists, with its configuration.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn write_app(dir: &std::path::Path, toml: &str) -> std::path::PathBuf {
     let path = dir.join("airssys.toml");
@@ -37,10 +35,41 @@ supervision = {{ policy = "stop" }}
     );
     let out = airssys(tmp.path(), &["up", file.to_str().unwrap(), "--check"]);
     assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let (table, health) = text.split_at(text.find("greeter (").expect(&text));
     assert_eq!(
-        stdout(&out),
+        health,
         "greeter (greeter@0.1.0) is healthy\ntally (counter@0.1.0) is degraded: value 20 is above 10\n"
     );
+    // The status table, once everything is up: one row per address, in address order.
+    let rows: Vec<Vec<&str>> = table
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows[0],
+        [
+            "ADDRESS",
+            "COMPONENT",
+            "VERSION",
+            "STATE",
+            "REQUESTS",
+            "MEMORY"
+        ],
+        "{table}"
+    );
+    assert_eq!(rows.len(), 3, "{table}");
+    assert_eq!(
+        rows[1][..5],
+        ["greeter", "greeter", "0.1.0", "running", "0"]
+    );
+    assert_eq!(rows[2][..5], ["tally", "counter", "0.1.0", "running", "0"]);
+    for row in &rows[1..] {
+        assert!(
+            ["KiB", "MiB"].contains(&row[6]) && row[5].parse::<f64>().unwrap() > 0.0,
+            "memory in use: {table}"
+        );
+    }
 }
 
 #[test]

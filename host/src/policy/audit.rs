@@ -10,7 +10,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use airssys_contract::CapabilityKind;
 use serde::Serialize;
 
-use crate::{Error, Result};
+use super::escape_controls;
+use crate::{Error, Identity, Result};
 
 /// Whether a capability check let the call through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -24,13 +25,18 @@ pub enum Outcome {
 
 /// One capability decision, as written to the audit file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct AuditEvent {
     /// Milliseconds since the Unix epoch.
     pub time_ms: u64,
-    /// The component's name.
+    /// The operator's name for the component (see [`Identity::address`]).
+    pub address: String,
+    /// The name the component's manifest declares.
     pub component: String,
-    /// The component's version.
+    /// The version the component's manifest declares.
     pub version: String,
+    /// The SHA-256 of the component's bytes, 64 hex digits.
+    pub hash: String,
     /// The capability the call needed.
     pub capability: CapabilityKind,
     /// The resource asked for (a path, `host:port`, topic, namespace or command line).
@@ -61,21 +67,23 @@ impl AuditLog {
         })
     }
 
+    /// Records one decision; called only by the [`Gate`](super::Gate).
     pub(crate) fn record(
         &self,
-        component: &str,
-        version: &str,
+        who: &Identity,
         capability: CapabilityKind,
         resource: &str,
         outcome: Outcome,
     ) {
-        let resource = crate::state::escape_controls(resource);
+        let resource = escape_controls(resource);
+        let (address, component, version, hash) =
+            (&who.address, &who.name, &who.version, &who.hash);
         match outcome {
             Outcome::Allowed => tracing::info!(
-                target: "airssys::audit", component, version, %capability, %resource, outcome = "allowed"
+                target: "airssys::audit", address, component, version, hash, %capability, %resource, outcome = "allowed"
             ),
             Outcome::Denied => tracing::warn!(
-                target: "airssys::audit", component, version, %capability, %resource, outcome = "denied"
+                target: "airssys::audit", address, component, version, hash, %capability, %resource, outcome = "denied"
             ),
         }
         let Some(file) = &self.file else { return };
@@ -83,8 +91,10 @@ impl AuditLog {
             time_ms: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64),
-            component: component.to_owned(),
-            version: version.to_owned(),
+            address: address.clone(),
+            component: component.clone(),
+            version: version.clone(),
+            hash: hash.clone(),
             capability,
             resource: resource.into_owned(),
             outcome,

@@ -36,7 +36,9 @@ async fn faults(options: LoadOptions) -> airssys_host::Result<ComponentHandle> {
 
 #[tokio::test]
 async fn greeter_keeps_state_between_calls() {
-    let greeter = airssys_host::load(guest("examples/hello")).await.unwrap();
+    // The one-line API takes a `&String` path too.
+    let path: String = guest("examples/hello").display().to_string();
+    let greeter = airssys_host::load(&path).await.unwrap();
     for count in 1..=3 {
         let reply = request(&greeter, json!({ "name": "Ada" })).await.unwrap();
         assert_eq!(reply, json!({ "text": "Hello, Ada!", "count": count }));
@@ -44,6 +46,8 @@ async fn greeter_keeps_state_between_calls() {
     assert_eq!(greeter.name(), "greeter");
     assert_eq!(greeter.manifest().version().to_string(), "0.1.0");
     assert_eq!(greeter.label(), "greeter@0.1.0");
+    // The default host keeps it at its name until it is shut down.
+    greeter.shutdown().await.unwrap();
 }
 
 #[tokio::test]
@@ -51,7 +55,10 @@ async fn instances_do_not_share_state() {
     let host = Host::new().unwrap();
     let path = guest("examples/hello");
     let a = host.load(&path).await.unwrap();
-    let b = host.load(&path).await.unwrap();
+    let b = host
+        .load_with(&path, LoadOptions::new().address("greeter-b"))
+        .await
+        .unwrap();
     request(&a, json!({ "name": "x" })).await.unwrap();
     request(&a, json!({ "name": "x" })).await.unwrap();
     assert_eq!(
@@ -244,7 +251,11 @@ async fn init_errors_and_panics_are_reported() {
 
 #[tokio::test]
 async fn concurrent_calls_to_one_instance_are_serialized() {
-    let greeter = airssys_host::load(guest("examples/hello")).await.unwrap();
+    let greeter = Host::new()
+        .unwrap()
+        .load(guest("examples/hello"))
+        .await
+        .unwrap();
     let calls = (0..40).map(|i| {
         let greeter = greeter.clone();
         tokio::spawn(async move { request(&greeter, json!({ "name": format!("n{i}") })).await })
@@ -263,7 +274,9 @@ async fn many_instances_run_side_by_side() {
     let prepared = host.prepare(guest("examples/counter")).await.unwrap();
     let mut counters = Vec::new();
     for i in 0..16 {
-        let options = LoadOptions::new().config("start", i.to_string());
+        let options = LoadOptions::new()
+            .address(format!("counter-{i}"))
+            .config("start", i.to_string());
         counters.push(prepared.start(options).await.unwrap());
     }
     let calls: Vec<_> = counters

@@ -74,8 +74,5 @@ fn the_example_operator_file_parses() {
             .source
             .ends_with("target/wasm32-wasip2/release/notes.wasm")
     );
-    assert_eq!(
-        notes.options.granted().get(CapabilityKind::Process),
-        ["wc -w"]
-    );
+    assert_eq!(notes.options.grants.get(CapabilityKind::Process), ["wc -w"]);
 }

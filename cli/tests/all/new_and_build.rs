@@ -3,12 +3,10 @@
 //! Builds share `<workspace>/target/guests` (where the test suite builds every guest) and the
 //! workspace's Cargo.lock, so the SDK and its dependencies compile once, not per test.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 
 /// `airssys new NAME` in a fresh temporary directory; returns it and the crate's path.
 fn new_crate(name: &str) -> (tempfile::TempDir, PathBuf) {

@@ -777,7 +777,12 @@ fn sigkill_keeps_every_acknowledged_write() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let path = dir.path().join("store.redb");
     let mut child = Command::new(std::env::current_exe().expect("test binary"))
-        .args(["sigkill_child", "--exact", "--ignored", "--nocapture"])
+        .args([
+            "storage::sigkill_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+        ])
         .env(SIGKILL_FILE, &path)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -8,12 +8,35 @@ use std::time::{Duration, Instant};
 use airssys_contract::CapabilityKind;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
+use wasmtime::component::{HasData, Linker};
 
+use crate::Limits;
 use crate::bindings::airssys::core::process::{self, Command as GuestCommand, Output};
 use crate::bindings::{guest_error as error, wit};
-use crate::state::InstanceState;
+use crate::policy::Gate;
 
-impl process::Host for InstanceState {
+/// What a process call sees: the gate, the limits and when the guest's call must end.
+pub(crate) struct Processes<'a> {
+    pub(crate) gate: &'a Gate,
+    pub(crate) limits: &'a Limits,
+    pub(crate) deadline: Instant,
+}
+
+struct HasProcesses;
+
+impl HasData for HasProcesses {
+    type Data<'a> = Processes<'a>;
+}
+
+/// Links `airssys:core/process`, projecting the store data to a [`Processes`] view.
+pub(crate) fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> Processes<'_>,
+) -> wasmtime::Result<()> {
+    process::add_to_linker::<T, HasProcesses>(linker, get)
+}
+
+impl process::Host for Processes<'_> {
     async fn run(&mut self, command: GuestCommand) -> Result<Output, wit::Error> {
         let args: Vec<&str> = command.args.iter().map(String::as_str).collect();
         let line = std::iter::once(command.program.as_str())
@@ -21,24 +44,13 @@ impl process::Host for InstanceState {
             .collect::<Vec<_>>()
             .join(" ");
         if let Some((key, _)) = command.env.iter().find(|(k, _)| injects_code(k)) {
-            self.record_denial(CapabilityKind::Process, &line);
-            return Err(error(
-                wit::ErrorKind::Denied,
-                format!(
-                    "the environment variable `{key}` would let the guest load code into `{}`",
-                    command.program
-                ),
-            ));
-        }
-        if self.capabilities.allows_process(&command.program, &args) {
-            self.audit(
-                CapabilityKind::Process,
-                &line,
-                crate::audit::Outcome::Allowed,
+            let why = format!(
+                "the environment variable `{key}` would let the guest load code into `{}`",
+                command.program
             );
-        } else {
-            return Err(self.denial(CapabilityKind::Process, &line));
+            return Err(self.gate.deny(CapabilityKind::Process, &line, why).into());
         }
+        self.gate.check_process(&command.program, &args, &line)?;
         let program = resolve_program(&command.program).ok_or_else(|| {
             error(
                 wit::ErrorKind::NotFound,

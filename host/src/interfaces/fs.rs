@@ -8,14 +8,36 @@ use std::path::{Component, Path, PathBuf};
 use airssys_contract::CapabilityKind;
 use cap_std::ambient_authority;
 use cap_std::fs::{Dir, MetadataExt, OpenOptions};
+use wasmtime::component::{HasData, Linker};
 
+use crate::Limits;
 use crate::bindings::airssys::core::filesystem::{self, EntryKind, EntryMetadata};
 use crate::bindings::{guest_error as error, wit};
-use crate::state::InstanceState;
+use crate::policy::Gate;
 
 type FsResult<T> = Result<T, wit::Error>;
 
-impl filesystem::Host for InstanceState {
+/// What a filesystem call sees: the gate (which also names the granted roots) and the limits.
+pub(crate) struct Files<'a> {
+    pub(crate) gate: &'a Gate,
+    pub(crate) limits: &'a Limits,
+}
+
+struct HasFiles;
+
+impl HasData for HasFiles {
+    type Data<'a> = Files<'a>;
+}
+
+/// Links `airssys:core/filesystem`, projecting the store data to a [`Files`] view.
+pub(crate) fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> Files<'_>,
+) -> wasmtime::Result<()> {
+    filesystem::add_to_linker::<T, HasFiles>(linker, get)
+}
+
+impl filesystem::Host for Files<'_> {
     fn read(&mut self, path: String) -> FsResult<Vec<u8>> {
         let (dir, rel) = self.open_root(CapabilityKind::FsRead, &path)?;
         let meta = dir
@@ -149,10 +171,10 @@ impl filesystem::Host for InstanceState {
     }
 }
 
-impl InstanceState {
+impl Files<'_> {
     /// Normalizes `path`, checks and audits `kind` on it, and opens the root of the most
     /// specific granted pattern that allows it; returns the root and the path inside it.
-    fn open_root(&mut self, kind: CapabilityKind, path: &str) -> FsResult<(Dir, PathBuf)> {
+    fn open_root(&self, kind: CapabilityKind, path: &str) -> FsResult<(Dir, PathBuf)> {
         let Some(normal) = normalize(path) else {
             return Err(error(
                 wit::ErrorKind::InvalidInput,
@@ -160,17 +182,22 @@ impl InstanceState {
             ));
         };
         let shown = normal.to_string_lossy().into_owned();
-        self.check(kind, &shown)?;
+        self.gate.check(kind, &shown)?;
         let root = self
-            .capabilities
+            .gate
+            .capabilities()
             .granted()
             .get(kind)
             .iter()
             .filter(|pattern| kind.matches(pattern, &shown))
             .map(|pattern| literal_root(pattern))
             .filter(|root| normal.starts_with(root))
-            .max_by_key(|root| root.components().count())
-            .ok_or_else(|| self.denial(kind, &shown))?;
+            .max_by_key(|root| root.components().count());
+        let Some(root) = root else {
+            // Allowed by the patterns yet under no literal root: refuse rather than guess.
+            let why = format!("{kind} `{shown}` is under no granted root");
+            return Err(self.gate.deny(kind, &shown, why).into());
+        };
         let rel = normal
             .strip_prefix(&root)
             .map(Path::to_owned)
@@ -215,30 +242,31 @@ fn literal_root(pattern: &str) -> PathBuf {
     literal
 }
 
-impl InstanceState {
+impl Files<'_> {
     /// A second name for a file can point outside every grant: refuse it, audited and
     /// counted as a denial.
     fn refuse_hard_links(
-        &mut self,
+        &self,
         kind: CapabilityKind,
         path: &str,
         meta: &cap_std::fs::Metadata,
     ) -> FsResult<()> {
         if meta.is_file() && meta.nlink() > 1 {
-            self.record_denial(kind, path);
-            return Err(error(
-                wit::ErrorKind::Denied,
-                format!("`{path}` has other hard links, which could lead outside the granted root"),
-            ));
+            let why =
+                format!("`{path}` has other hard links, which could lead outside the granted root");
+            return Err(self.gate.deny(kind, path, why).into());
         }
         Ok(())
     }
 
     /// Maps an I/O error; cap-std's refusal to leave the root (a symlink or `..` out of it)
     /// is also audited and counted as a denial.
-    fn fs_error(&mut self, kind: CapabilityKind, path: &str, err: io::Error) -> wit::Error {
+    fn fs_error(&self, kind: CapabilityKind, path: &str, err: io::Error) -> wit::Error {
         if err.kind() == io::ErrorKind::PermissionDenied {
-            self.record_denial(kind, path);
+            return self
+                .gate
+                .deny(kind, path, io_error(path, err).message)
+                .into();
         }
         io_error(path, err)
     }

@@ -9,27 +9,28 @@ use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 
-use crate::state::LogBudget;
-
-/// Longest line logged; longer output is split so a guest cannot grow host buffers.
-pub(crate) const MAX_LINE: usize = 4096;
+use super::core::{LogBudget, MAX_LINE};
+use crate::Identity;
+use crate::policy::escape_controls;
 
 /// One of a guest's output streams; each line becomes a `tracing` event on target
-/// `airssys::guest` with the component's `name@version`.
+/// `airssys::guest` with the component's address and `name@version`.
 #[derive(Clone)]
 pub(crate) struct GuestOutput {
-    component: Arc<str>,
+    identity: Arc<Identity>,
     stream: &'static str,
     budget: Arc<LogBudget>,
 }
 
 impl GuestOutput {
-    pub(crate) fn new(component: Arc<str>, stream: &'static str, budget: Arc<LogBudget>) -> Self {
-        Self {
-            component,
+    /// The guest's `stdout` and `stderr`, counted against `budget`.
+    pub(crate) fn pair(identity: &Arc<Identity>, budget: &Arc<LogBudget>) -> (Self, Self) {
+        let stream = |stream| Self {
+            identity: identity.clone(),
             stream,
-            budget,
-        }
+            budget: budget.clone(),
+        };
+        (stream("stdout"), stream("stderr"))
     }
 }
 
@@ -89,10 +90,11 @@ impl LineLog {
             return;
         }
         let text = String::from_utf8_lossy(&self.line);
-        let text = crate::state::escape_controls(text.trim_end_matches(['\n', '\r']));
+        let text = escape_controls(text.trim_end_matches(['\n', '\r']));
         tracing::info!(
             target: "airssys::guest",
-            component = %self.out.component,
+            address = %self.out.identity.address,
+            component = %self.out.identity.label(),
             stream = self.out.stream,
             "{text}"
         );

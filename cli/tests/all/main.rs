@@ -1,0 +1,6 @@
+//! The CLI's integration tests, in one binary: each runs the real `airssys` binary.
+
+mod common;
+mod inspect_and_run;
+mod new_and_build;
+mod up;

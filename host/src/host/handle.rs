@@ -1,0 +1,199 @@
+//! The embedder's handle to a component at an address.
+
+use std::sync::Arc;
+
+use airssys_contract::{Health, Manifest, Payload};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::oneshot;
+
+use crate::policy::EffectiveCapabilities;
+use crate::registry::{ComponentInfo, Entry};
+use crate::runtime::{Call, Stats};
+use crate::{Error, Identity, MemoryUsage, Result, State};
+
+/// A running component: its instance keeps its state between calls.
+///
+/// Clones share the component. Calls from any number of tasks are queued and served one at
+/// a time, in order; separate components run concurrently. A handle addresses what runs at
+/// its address when it was started: each delivery goes through the address's route, so how
+/// instances serve it can change without the handle noticing. The component runs until it
+/// is shut down, a trap ends it, or its host and every handle are dropped.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use airssys_host::Payload;
+/// let greeter = airssys_host::load("greeter.wasm").await?;
+/// let reply = greeter.request(Payload::json(&serde_json::json!({"name": "Ada"}))?).await?;
+/// println!("{}", reply.as_text()?);
+/// greeter.send(Payload::text("fire and forget")).await?;
+/// greeter.shutdown().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct ComponentHandle {
+    entry: Arc<Entry>,
+}
+
+impl ComponentHandle {
+    pub(crate) fn new(entry: Arc<Entry>) -> Self {
+        Self { entry }
+    }
+
+    /// Counters of requests, messages, traps, restarts and denials.
+    pub fn stats(&self) -> Stats {
+        self.entry.stats()
+    }
+
+    /// What the component may use: declared, granted, and the mode that decided.
+    pub fn capabilities(&self) -> &EffectiveCapabilities {
+        &self.entry.current().capabilities
+    }
+
+    /// Current and peak linear memory.
+    pub fn memory(&self) -> MemoryUsage {
+        self.entry.memory()
+    }
+
+    /// The component's manifest: name, version and declared capabilities.
+    pub fn manifest(&self) -> &Manifest {
+        &self.entry.current().manifest
+    }
+
+    /// The component's name, as its manifest declares it.
+    pub fn name(&self) -> &str {
+        self.manifest().name()
+    }
+
+    /// `name@version`, as its manifest declares them.
+    pub fn label(&self) -> String {
+        self.entry.identity().label()
+    }
+
+    /// The address it runs at.
+    pub fn address(&self) -> &str {
+        &self.entry.identity().address
+    }
+
+    /// Its address, manifest name and version, and content hash; displays as errors name it.
+    pub fn identity(&self) -> &Identity {
+        self.entry.identity()
+    }
+
+    /// Where it is in its life.
+    pub fn state(&self) -> State {
+        self.entry.state()
+    }
+
+    /// Identity, state, uptime, counters and memory, as [`Host::components`](crate::Host::components)
+    /// lists them.
+    pub fn info(&self) -> ComponentInfo {
+        self.entry.info()
+    }
+
+    /// Sends a request and waits for the reply.
+    ///
+    /// Fails with [`Error::Guest`] when the component returns an error, [`Error::Trap`] when
+    /// it traps (its [`Supervision`](crate::Supervision) then restarts or stops it),
+    /// [`Error::PayloadTooLarge`] for a body over the limit, [`Error::Restarting`] during a
+    /// restart under [`Pending::Fail`](crate::Pending::Fail), and [`Error::Stopped`] when it
+    /// is not running.
+    pub async fn request(&self, payload: Payload) -> Result<Payload> {
+        self.check_size(&payload)?;
+        let (reply, answer) = oneshot::channel();
+        self.deliver(Call::Request(payload, reply)).await?;
+        self.answer(answer).await?
+    }
+
+    /// Sends `request` as JSON and decodes the JSON reply into `R`.
+    pub async fn request_json<Q, R>(&self, request: &Q) -> Result<R>
+    where
+        Q: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
+        let json = |error| Error::Json {
+            component: self.identity().to_string(),
+            error,
+        };
+        let payload = Payload::json(request).map_err(json)?;
+        self.request(payload).await?.decode_json().map_err(json)
+    }
+
+    /// Queues a fire-and-forget message. Returns once the mailbox accepted it (waiting for
+    /// room if it is full); the component's handling is not awaited, and a failure there is
+    /// logged on the `airssys::host` target.
+    pub async fn send(&self, payload: Payload) -> Result<()> {
+        self.check_size(&payload)?;
+        self.deliver(Call::Message(payload)).await
+    }
+
+    /// Asks the component for its health.
+    pub async fn health(&self) -> Result<Health> {
+        let (reply, answer) = oneshot::channel();
+        self.deliver(Call::Health(reply)).await?;
+        self.answer(answer).await?
+    }
+
+    /// Calls the component's `shutdown` after the calls queued before it, then stops it; when
+    /// this returns it is [`State::Stopped`] and its address is free. Later calls fail with
+    /// [`Error::Stopped`]; shutting down twice is harmless.
+    pub async fn shutdown(&self) -> Result<()> {
+        for slot in self.entry.slots() {
+            let (reply, answer) = oneshot::channel();
+            if slot.mailbox.send(Call::Shutdown(reply)).await.is_ok() {
+                answer.await.unwrap_or(Ok(()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// True until the component stops for good (shut down, or a trap its policy does not
+    /// restart).
+    pub fn is_running(&self) -> bool {
+        !self.state().is_final()
+    }
+
+    fn check_size(&self, payload: &Payload) -> Result<()> {
+        let size = payload.body().len();
+        let limit = self.entry.current().max_payload;
+        if size > limit {
+            return Err(Error::PayloadTooLarge {
+                component: self.identity().to_string(),
+                direction: "request",
+                size,
+                limit,
+            });
+        }
+        Ok(())
+    }
+
+    async fn deliver(&self, call: Call) -> Result<()> {
+        let slot = self.entry.pick();
+        slot.mailbox.send(call).await.map_err(|_| self.stopped())
+    }
+
+    async fn answer<T>(&self, answer: oneshot::Receiver<T>) -> Result<T> {
+        answer.await.map_err(|_| self.stopped())
+    }
+
+    fn stopped(&self) -> Error {
+        Error::Stopped {
+            component: self.identity().to_string(),
+            reason: self
+                .entry
+                .pick()
+                .shared
+                .stop_reason()
+                .unwrap_or_else(|| "its task ended".to_owned()),
+        }
+    }
+}
+
+impl std::fmt::Debug for ComponentHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ComponentHandle")
+            .field("component", &self.identity().to_string())
+            .field("state", &self.state())
+            .finish()
+    }
+}

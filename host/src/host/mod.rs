@@ -1,0 +1,257 @@
+//! The [`Host`]: one wasmtime `Engine` and `Linker`, a cache of compiled components, and the
+//! registry of the components it runs, by address.
+
+mod builder;
+mod handle;
+mod options;
+mod prepared;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use sha2::{Digest, Sha256};
+use tokio::sync::broadcast;
+use wasmtime::Engine;
+use wasmtime::component::Linker;
+
+use builder::Parts;
+pub use builder::{
+    DEFAULT_EPOCH_TICK, DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_WASM_STACK, HostBuilder,
+};
+pub use handle::ComponentHandle;
+pub use options::LoadOptions;
+use prepared::Compiled;
+pub use prepared::Prepared;
+
+use crate::interfaces::StoreData;
+use crate::policy::AuditLog;
+use crate::registry::{ComponentInfo, Registry};
+use crate::source::read_limited;
+use crate::{Error, Event, Result, Source};
+
+/// Loads and runs airssys components, each under an address. Build it once and share it (it
+/// is cheap to clone): every component it loads shares one compiler, linker and
+/// compiled-code cache.
+///
+/// The host keeps every component it starts under its address (see
+/// [`LoadOptions::address`]), so it can be looked up, listed and stopped by address. A
+/// component runs until it is stopped ([`ComponentHandle::shutdown`], [`Host::stop`]), a trap
+/// ends it, or the host and every handle to it are dropped.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use airssys_host::{Host, LoadOptions, Payload};
+///
+/// let host = Host::new()?;
+/// let greeter = host.load("greeter.wasm").await?; // at address `greeter`, its name
+/// let counter = host
+///     .load_with("counter.wasm", LoadOptions::new().address("tally").config("start", "10"))
+///     .await?;
+/// let reply = greeter.request(Payload::json(&serde_json::json!({"name": "Ada"}))?).await?;
+/// for info in host.components() {
+///     println!("{} {} {} requests", info.identity, info.state, info.stats.requests);
+/// }
+/// host.stop("tally").await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Host {
+    inner: Arc<HostInner>,
+}
+
+struct HostInner {
+    engine: Engine,
+    linker: Linker<StoreData>,
+    settings: HostBuilder,
+    /// Compiled components by SHA-256 of their bytes: loading the same bytes again skips
+    /// validation and compilation.
+    cache: Mutex<HashMap<[u8; 32], Arc<Compiled>>>,
+    registry: Registry,
+    events: broadcast::Sender<Event>,
+    audit: Arc<AuditLog>,
+}
+
+/// Events kept for a slow subscriber before it starts missing the oldest.
+const EVENT_BUFFER: usize = 1024;
+
+impl HostBuilder {
+    /// Builds the host: one engine and linker with every host interface (nothing granted),
+    /// the engine's epoch ticker, an empty registry and cache. Fails with
+    /// [`Error::Config`] naming a setting no component could run under.
+    pub fn build(self) -> Result<Host> {
+        let Parts {
+            engine,
+            linker,
+            audit,
+        } = self.parts()?;
+        Ok(Host {
+            inner: Arc::new(HostInner {
+                engine,
+                linker,
+                settings: self,
+                cache: Mutex::default(),
+                registry: Registry::default(),
+                events: broadcast::channel(EVENT_BUFFER).0,
+                audit,
+            }),
+        })
+    }
+}
+
+impl Host {
+    /// A host with the [`HostBuilder`] defaults.
+    pub fn new() -> Result<Self> {
+        HostBuilder::default().build()
+    }
+
+    /// Starts configuring a host.
+    pub fn builder() -> HostBuilder {
+        HostBuilder::default()
+    }
+
+    /// Validates, compiles (or finds in the cache) and pre-instantiates a component, without
+    /// starting it. Start it, under different addresses, any number of times.
+    pub async fn prepare(&self, source: impl Into<Source>) -> Result<Prepared> {
+        let source = source.into();
+        let origin = source.origin();
+        let limit = self.inner.settings.max_component_size;
+        let bytes = match source {
+            // Blocking file I/O stays off the async workers.
+            Source::File(path) => tokio::task::spawn_blocking(move || read_limited(&path, limit))
+                .await
+                .map_err(|err| Error::Config(format!("reading task failed: {err}")))??,
+            Source::Bytes { bytes, .. } => bytes,
+        };
+        if bytes.len() > limit {
+            return Err(Error::TooLarge {
+                origin,
+                size: bytes.len(),
+                limit,
+            });
+        }
+        let key: [u8; 32] = Sha256::digest(&bytes).into();
+        if let Some(hit) = self.cache().get(&key) {
+            return Ok(Prepared::new(self.clone(), hit.clone()));
+        }
+        let host = self.clone();
+        // Validation and compilation are CPU-bound: keep them off the async workers.
+        let compiled = tokio::task::spawn_blocking(move || {
+            Compiled::new(
+                &host.inner.engine,
+                &host.inner.linker,
+                &origin,
+                &bytes,
+                &key,
+            )
+        })
+        .await
+        .map_err(|err| Error::Config(format!("compilation task failed: {err}")))??;
+        let compiled = Arc::new(compiled);
+        self.cache().insert(key, compiled.clone());
+        Ok(Prepared::new(self.clone(), compiled))
+    }
+
+    /// Loads a component and starts it at its manifest's name as address, with no
+    /// configuration.
+    pub async fn load(&self, source: impl Into<Source>) -> Result<ComponentHandle> {
+        self.load_with(source, LoadOptions::default()).await
+    }
+
+    /// Loads a component and starts it with `options` (its address, configuration, limits,
+    /// supervision and grants).
+    pub async fn load_with(
+        &self,
+        source: impl Into<Source>,
+        options: LoadOptions,
+    ) -> Result<ComponentHandle> {
+        self.prepare(source).await?.start(options).await
+    }
+
+    /// The component at `address`, if there is one (running, or stopped and not yet replaced).
+    pub fn component(&self, address: &str) -> Option<ComponentHandle> {
+        self.inner.registry.get(address).map(ComponentHandle::new)
+    }
+
+    /// Every component this host keeps, in address order: identity, state, uptime, counters
+    /// and memory.
+    pub fn components(&self) -> Vec<ComponentInfo> {
+        self.inner
+            .registry
+            .list()
+            .iter()
+            .map(|entry| entry.info())
+            .collect()
+    }
+
+    /// Stops the component at `address`, as [`ComponentHandle::shutdown`] does: its queued
+    /// calls run, then its `shutdown`. It stays listed as stopped, and its address is free.
+    /// Stopping a stopped component is harmless; an unknown address is
+    /// [`Error::UnknownAddress`].
+    pub async fn stop(&self, address: &str) -> Result<()> {
+        self.component(address)
+            .ok_or_else(|| Error::UnknownAddress {
+                address: address.to_owned(),
+            })?
+            .shutdown()
+            .await
+    }
+
+    /// Stops the component at `address` if it still runs, and forgets it: it is no longer
+    /// listed. Handles to it keep answering [`Error::Stopped`].
+    pub async fn remove(&self, address: &str) -> Result<()> {
+        let entry = self
+            .inner
+            .registry
+            .get(address)
+            .ok_or_else(|| Error::UnknownAddress {
+                address: address.to_owned(),
+            })?;
+        ComponentHandle::new(entry.clone()).shutdown().await?;
+        self.inner.registry.remove(address, &entry);
+        Ok(())
+    }
+
+    /// Lifecycle events of every component this host runs: starting, started, trapped,
+    /// restarted, stopping, stopped, escalated. Each receiver sees events from the moment it
+    /// subscribes.
+    pub fn events(&self) -> broadcast::Receiver<Event> {
+        self.inner.events.subscribe()
+    }
+
+    /// The wasmtime engine, for embedders that need it (e.g. to share with other code).
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    fn cache(&self) -> MutexGuard<'_, HashMap<[u8; 32], Arc<Compiled>>> {
+        // The map stays consistent even if a holder panicked, so poisoning is ignored.
+        self.inner.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Loads a component from a file (or [`Source`]) and starts it at its manifest's name, on a
+/// host with default settings shared by every call to this function.
+///
+/// That host lives as long as the process, so the component runs until
+/// [`ComponentHandle::shutdown`] stops it; loading a second component under the same name
+/// meanwhile fails with [`Error::AddressTaken`]. Build a [`Host`] to choose addresses.
+///
+/// ```no_run
+/// # async fn run() -> airssys_host::Result<()> {
+/// let path = String::from("greeter.wasm");
+/// let greeter = airssys_host::load(&path).await?;
+/// let reply: serde_json::Value = greeter.request_json(&serde_json::json!({"name": "Ada"})).await?;
+/// greeter.shutdown().await?;
+/// # Ok(()) }
+/// ```
+pub async fn load(source: impl Into<Source>) -> Result<ComponentHandle> {
+    static DEFAULT: OnceLock<Host> = OnceLock::new();
+    let host = match DEFAULT.get() {
+        Some(host) => host,
+        None => {
+            let host = Host::new()?;
+            DEFAULT.get_or_init(|| host)
+        }
+    };
+    host.load(source).await
+}

@@ -1,0 +1,108 @@
+//! The host interfaces a component imports, one self-contained unit each.
+//!
+//! Like wasmtime-wasi's per-interface views and Spin's factors, every unit owns what it keeps
+//! per instance, the short-lived view its calls run on, its trait impls, and an
+//! `add_to_linker` that takes a projection from the store data to that view. This module only
+//! composes them: [`StoreData`] holds one field per context plus what the sandbox needs, and
+//! [`link`] adds each unit. Adding an interface is its unit, a field (if it keeps state) and
+//! one line in `link`.
+//!
+//! Guarded units (files, processes, HTTP, WASI sockets) decide through the instance's
+//! [`Gate`], never by themselves.
+
+mod core;
+mod fs;
+mod http;
+mod process;
+mod stdio;
+mod wasi;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use wasmtime::component::{Linker, ResourceTable};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+pub(crate) use self::core::{CoreCtx, LogBudget, MAX_LOG_LINES_PER_CALL};
+use crate::bindings::wit;
+use crate::limits::Limiter;
+use crate::policy::{Denied, Gate};
+use crate::{Identity, Limits};
+
+/// The data of one instance's `Store`.
+pub(crate) struct StoreData {
+    /// Decides, audits and counts every guarded call.
+    pub(crate) gate: Arc<Gate>,
+    pub(crate) limits: Limits,
+    /// When the current call must end; the epoch callback and the async imports read it.
+    pub(crate) deadline: Instant,
+    pub(crate) core: CoreCtx,
+    pub(crate) wasi: WasiCtx,
+    /// Resources of every interface (WASI streams, sockets, ...).
+    pub(crate) table: ResourceTable,
+    /// The store's resource limiter.
+    pub(crate) limiter: Limiter,
+}
+
+impl StoreData {
+    pub(crate) fn new(
+        gate: Arc<Gate>,
+        config: Arc<Vec<(String, String)>>,
+        limits: Limits,
+        limiter: Limiter,
+    ) -> Self {
+        let log = Arc::new(LogBudget::default());
+        Self {
+            wasi: wasi::context(&gate, &log),
+            core: CoreCtx::new(gate.identity().clone(), config, log),
+            gate,
+            limits,
+            deadline: Instant::now(),
+            table: ResourceTable::new(),
+            limiter,
+        }
+    }
+
+    /// The component this store runs.
+    pub(crate) fn identity(&self) -> &Identity {
+        self.gate.identity()
+    }
+}
+
+/// Links every host interface into `linker`.
+pub(crate) fn link(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
+    wasi::add_to_linker(linker)?;
+    core::add_to_linker(linker, |data| &mut data.core)?;
+    fs::add_to_linker(linker, |data| fs::Files {
+        gate: &data.gate,
+        limits: &data.limits,
+    })?;
+    process::add_to_linker(linker, |data| process::Processes {
+        gate: &data.gate,
+        limits: &data.limits,
+        deadline: data.deadline,
+    })?;
+    http::add_to_linker(linker, |data| http::Http {
+        gate: &data.gate,
+        limits: &data.limits,
+        deadline: data.deadline,
+    })
+}
+
+impl WasiView for StoreData {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl From<Denied> for wit::Error {
+    fn from(denied: Denied) -> Self {
+        wit::Error {
+            kind: wit::ErrorKind::Denied,
+            message: denied.message,
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! The capability gate: the one place a host call is decided, audited and counted.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use airssys_contract::CapabilityKind;
+
+use super::{AuditLog, EffectiveCapabilities, Outcome, escape_controls};
+use crate::Identity;
+
+/// Decides whether an instance may use a resource. Every guarded interface (files,
+/// processes, HTTP, and the WASI socket check) asks it, and nothing else audits a decision or
+/// counts a denial, so the three always agree. One per component, shared by its instances
+/// and restarts; cheap to clone into closures through its `Arc`.
+#[derive(Debug)]
+pub(crate) struct Gate {
+    identity: Arc<Identity>,
+    capabilities: Arc<EffectiveCapabilities>,
+    audit: Arc<AuditLog>,
+    denials: AtomicU64,
+}
+
+/// A refusal the gate recorded: audited as denied and counted. Interfaces turn it into the
+/// guest's `denied` error; it is never a trap.
+#[derive(Debug)]
+pub(crate) struct Denied {
+    /// What the guest is told: the capability, the resource, and why.
+    pub(crate) message: String,
+}
+
+impl Gate {
+    pub(crate) fn new(
+        identity: Arc<Identity>,
+        capabilities: Arc<EffectiveCapabilities>,
+        audit: Arc<AuditLog>,
+    ) -> Self {
+        Self {
+            identity,
+            capabilities,
+            audit,
+            denials: AtomicU64::new(0),
+        }
+    }
+
+    /// Allows `resource` when a declared and a granted pattern of `kind` match it.
+    pub(crate) fn check(&self, kind: CapabilityKind, resource: &str) -> Result<(), Denied> {
+        self.decide(kind, resource, self.capabilities.allows(kind, resource))
+    }
+
+    /// Allows running `program` with `args` (shown in the audit as `line`) when a declared
+    /// and a granted process pattern match them.
+    pub(crate) fn check_process(
+        &self,
+        program: &str,
+        args: &[&str],
+        line: &str,
+    ) -> Result<(), Denied> {
+        let allowed = self.capabilities.allows_process(program, args);
+        self.decide(CapabilityKind::Process, line, allowed)
+    }
+
+    /// Records a refusal decided by an interface after the check (a hard link, an escape from
+    /// a granted root, a private address, an environment that injects code), so it is audited
+    /// and counted like any other; `why` is what the guest is told.
+    pub(crate) fn deny(&self, kind: CapabilityKind, resource: &str, why: String) -> Denied {
+        self.record(kind, resource, Outcome::Denied);
+        Denied { message: why }
+    }
+
+    /// What the instance may use, for shaping access (preopens, grant roots) after a check.
+    pub(crate) fn capabilities(&self) -> &Arc<EffectiveCapabilities> {
+        &self.capabilities
+    }
+
+    /// The component the gate decides for.
+    pub(crate) fn identity(&self) -> &Arc<Identity> {
+        &self.identity
+    }
+
+    /// Denials so far.
+    pub(crate) fn denials(&self) -> u64 {
+        self.denials.load(Ordering::Relaxed)
+    }
+
+    fn decide(&self, kind: CapabilityKind, resource: &str, allowed: bool) -> Result<(), Denied> {
+        if allowed {
+            self.record(kind, resource, Outcome::Allowed);
+            return Ok(());
+        }
+        Err(self.deny(
+            kind,
+            resource,
+            format!(
+                "{kind} `{}` is not allowed for {}: it must be declared in capabilities(...) and granted by the operator",
+                escape_controls(resource),
+                self.identity
+            ),
+        ))
+    }
+
+    fn record(&self, kind: CapabilityKind, resource: &str, outcome: Outcome) {
+        if outcome == Outcome::Denied {
+            self.denials.fetch_add(1, Ordering::Relaxed);
+        }
+        self.audit.record(&self.identity, kind, resource, outcome);
+    }
+}

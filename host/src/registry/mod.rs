@@ -1,0 +1,66 @@
+//! The components a host runs, by address. An address holds an [`Entry`]: its versions, their
+//! instances, and the [`Route`] that picks where each delivery goes.
+//!
+//! The registry owns running components: an entry stays while the host or any handle holds
+//! it. An entry whose component stopped for good stays listed (as stopped or failed) until a
+//! new start takes its address, or [`Host::remove`](crate::Host::remove) forgets it. Nothing
+//! an instance holds points back here, so a dropped host is never kept alive by what it ran.
+
+mod entry;
+mod route;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+pub use entry::ComponentInfo;
+pub(crate) use entry::{Entry, Slot, Version};
+
+use crate::{Error, Result};
+
+/// Address -> entry.
+#[derive(Default)]
+pub(crate) struct Registry {
+    entries: Mutex<BTreeMap<String, Arc<Entry>>>,
+}
+
+impl Registry {
+    /// Registers `entry` at its address; refuses an address whose component has not stopped.
+    pub(crate) fn insert(&self, entry: Arc<Entry>) -> Result<()> {
+        let address = entry.identity().address.clone();
+        let mut entries = self.entries();
+        if let Some(taken) = entries.get(&address) {
+            let state = taken.state();
+            if !state.is_final() {
+                return Err(Error::AddressTaken {
+                    address,
+                    component: taken.identity().to_string(),
+                    state,
+                });
+            }
+        }
+        entries.insert(address, entry);
+        Ok(())
+    }
+
+    pub(crate) fn get(&self, address: &str) -> Option<Arc<Entry>> {
+        self.entries().get(address).cloned()
+    }
+
+    /// Every entry, in address order.
+    pub(crate) fn list(&self) -> Vec<Arc<Entry>> {
+        self.entries().values().cloned().collect()
+    }
+
+    /// Forgets `address` if it is still `entry` (a newer start may have taken it).
+    pub(crate) fn remove(&self, address: &str, entry: &Arc<Entry>) {
+        let mut entries = self.entries();
+        if entries.get(address).is_some_and(|e| Arc::ptr_eq(e, entry)) {
+            entries.remove(address);
+        }
+    }
+
+    fn entries(&self) -> MutexGuard<'_, BTreeMap<String, Arc<Entry>>> {
+        // The map stays consistent even if a holder panicked, so poisoning is ignored.
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

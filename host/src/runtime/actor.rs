@@ -1,0 +1,285 @@
+//! One task per instance: it owns the `Store` and serves calls from its mailbox one at a
+//! time, so guest state needs no locks and calls to one instance never interleave. After a
+//! trap it applies the supervision policy: restart a fresh instance, stop, or escalate.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use airssys_contract::{Health, Payload};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Blueprint, Instance, Shared};
+use crate::{Error, EventKind, Pending, Result, State, Supervision, Trap};
+
+/// A call waiting in an instance's mailbox.
+pub(crate) enum Call {
+    Request(Payload, oneshot::Sender<Result<Payload>>),
+    Message(Payload),
+    Health(oneshot::Sender<Result<Health>>),
+    Shutdown(oneshot::Sender<Result<()>>),
+}
+
+/// Serves one started instance until it stops for good.
+pub(crate) struct Actor {
+    blueprint: Arc<Blueprint>,
+    shared: Arc<Shared>,
+    supervision: Supervision,
+    instance: Instance,
+    /// When each restart still inside the policy's window happened.
+    restarts: VecDeque<Instant>,
+    /// Messages kept during a restart under `Pending::Fail`, delivered first afterwards.
+    replay: VecDeque<Payload>,
+}
+
+/// How the actor ends: the final state, why, and the shutdown call to answer once it is in it.
+struct Stop {
+    state: State,
+    reason: String,
+    reply: Option<(oneshot::Sender<Result<()>>, Result<()>)>,
+}
+
+impl Stop {
+    fn failed(reason: String) -> Self {
+        Self {
+            state: State::Failed,
+            reason,
+            reply: None,
+        }
+    }
+}
+
+impl Actor {
+    pub(crate) fn new(
+        blueprint: Arc<Blueprint>,
+        shared: Arc<Shared>,
+        supervision: Supervision,
+        instance: Instance,
+    ) -> Self {
+        Self {
+            blueprint,
+            shared,
+            supervision,
+            instance,
+            restarts: VecDeque::new(),
+            replay: VecDeque::new(),
+        }
+    }
+
+    /// Serves calls until shutdown, the policy gives up after a trap, or every sender is
+    /// dropped; then answers whoever is still waiting with why the instance stopped.
+    pub(crate) async fn run(mut self, mut mailbox: mpsc::Receiver<Call>) {
+        let stop = loop {
+            let call = match self.replay.pop_front() {
+                Some(payload) => Call::Message(payload),
+                None => match mailbox.recv().await {
+                    Some(call) => call,
+                    None => {
+                        break self
+                            .stop("the host and every handle were dropped", None)
+                            .await;
+                    }
+                },
+            };
+            let trap = match call {
+                Call::Request(payload, reply) => {
+                    self.shared.requests.fetch_add(1, Ordering::Relaxed);
+                    let result = self.instance.request(payload).await;
+                    let trap = trap_of(&result);
+                    let _ = reply.send(result);
+                    trap
+                }
+                Call::Message(payload) => {
+                    self.shared.messages.fetch_add(1, Ordering::Relaxed);
+                    let result = self.instance.message(payload).await;
+                    let trap = trap_of(&result);
+                    if let (Err(err), None) = (&result, &trap) {
+                        let who = self.shared.identity();
+                        tracing::warn!(target: "airssys::host", address = %who.address, component = %who.label(), "message failed: {err}");
+                    }
+                    trap
+                }
+                Call::Health(reply) => {
+                    let result = self.instance.health().await;
+                    let trap = trap_of(&result);
+                    let _ = reply.send(result);
+                    trap
+                }
+                Call::Shutdown(reply) => break self.stop("it was shut down", Some(reply)).await,
+            };
+            if let Some(trap) = trap
+                && let Some(stop) = self.recover(trap, &mut mailbox).await
+            {
+                break stop;
+            }
+        };
+        self.finish(stop, mailbox).await;
+    }
+
+    /// A stop that was asked for: runs the guest's `shutdown`.
+    async fn stop(&mut self, reason: &str, reply: Option<oneshot::Sender<Result<()>>>) -> Stop {
+        self.shared.enter(State::Stopping, EventKind::Stopping);
+        let result = self.instance.shutdown().await;
+        Stop {
+            state: State::Stopped,
+            reason: reason.to_owned(),
+            reply: reply.map(|reply| (reply, result)),
+        }
+    }
+
+    /// Enters the final state (so the address is free before anyone hears of the stop), then
+    /// refuses new calls and answers every call already queued: none is dropped silently.
+    async fn finish(self, stop: Stop, mut mailbox: mpsc::Receiver<Call>) {
+        let Stop {
+            state,
+            reason,
+            reply,
+        } = stop;
+        let who = self.shared.identity().clone();
+        tracing::debug!(target: "airssys::host", address = %who.address, component = %who.label(), %reason, "instance stopped");
+        self.shared.enter(
+            state,
+            EventKind::Stopped {
+                reason: reason.clone(),
+            },
+        );
+        if let Some((reply, result)) = reply {
+            let _ = reply.send(result);
+        }
+        mailbox.close();
+        let stopped = || Error::Stopped {
+            component: who.to_string(),
+            reason: reason.clone(),
+        };
+        let undelivered = self.replay.len();
+        while let Some(call) = mailbox.recv().await {
+            match call {
+                Call::Request(_, reply) => drop(reply.send(Err(stopped()))),
+                Call::Health(reply) => drop(reply.send(Err(stopped()))),
+                Call::Shutdown(reply) => drop(reply.send(Ok(()))),
+                Call::Message(_) => self.warn_undelivered(&reason, 1),
+            }
+        }
+        if undelivered > 0 {
+            self.warn_undelivered(&reason, undelivered);
+        }
+    }
+
+    /// Applies the supervision policy after `trap`. `None` means a fresh instance now
+    /// serves; otherwise the instance stops for good.
+    async fn recover(
+        &mut self,
+        mut trap: Trap,
+        mailbox: &mut mpsc::Receiver<Call>,
+    ) -> Option<Stop> {
+        loop {
+            self.shared.traps.fetch_add(1, Ordering::Relaxed);
+            let who = self.shared.identity();
+            tracing::warn!(target: "airssys::host", address = %who.address, component = %who.label(), "instance {trap}");
+            let policy = match &self.supervision {
+                Supervision::Stop => {
+                    self.shared
+                        .enter(State::Stopping, EventKind::Trapped(trap.clone()));
+                    return Some(Stop::failed(trap.to_string()));
+                }
+                Supervision::Escalate => {
+                    self.shared
+                        .enter(State::Stopping, EventKind::Trapped(trap.clone()));
+                    self.shared
+                        .enter(State::Stopping, EventKind::Escalated(trap.clone()));
+                    return Some(Stop::failed(format!("{trap}; escalated to the embedder")));
+                }
+                Supervision::Restart(policy) => policy.clone(),
+            };
+            let now = Instant::now();
+            while self
+                .restarts
+                .front()
+                .is_some_and(|at| now.duration_since(*at) > policy.window)
+            {
+                self.restarts.pop_front();
+            }
+            if self.restarts.len() >= policy.max_restarts as usize {
+                self.shared
+                    .enter(State::Stopping, EventKind::Trapped(trap.clone()));
+                return Some(Stop::failed(format!(
+                    "restart limit reached: {} restarts within {:?}; last: {trap}",
+                    self.restarts.len(),
+                    policy.window
+                )));
+            }
+            self.shared
+                .enter(State::Restarting, EventKind::Trapped(trap));
+            let backoff = policy.backoff_for(self.restarts.len() as u32);
+            self.restarts.push_back(now);
+            if let Some(reply) = self.wait_out(backoff, policy.pending, mailbox).await {
+                return Some(Stop {
+                    state: State::Stopped,
+                    reason: "it was shut down while restarting".to_owned(),
+                    reply: Some((reply, Ok(()))),
+                });
+            }
+            match Instance::start(&self.blueprint, &self.shared).await {
+                Ok(instance) => {
+                    self.instance = instance;
+                    let restarts = self.shared.restarts.fetch_add(1, Ordering::Relaxed) + 1;
+                    self.shared
+                        .enter(State::Running, EventKind::Restarted { restarts });
+                    return None;
+                }
+                Err(Error::Trap { trap: again, .. }) => trap = again,
+                Err(other) => return Some(Stop::failed(format!("restart failed: {other}"))),
+            }
+        }
+    }
+
+    /// Sleeps through the backoff. Under `Pending::Fail`, answers requests and health checks
+    /// meanwhile and keeps messages for the fresh instance. Returns the reply of a shutdown
+    /// asked for meanwhile.
+    async fn wait_out(
+        &mut self,
+        backoff: Duration,
+        pending: Pending,
+        mailbox: &mut mpsc::Receiver<Call>,
+    ) -> Option<oneshot::Sender<Result<()>>> {
+        let sleep = tokio::time::sleep(backoff);
+        if pending == Pending::Wait {
+            sleep.await;
+            return None;
+        }
+        tokio::pin!(sleep);
+        let restarting = || Error::Restarting {
+            component: self.shared.identity().to_string(),
+        };
+        loop {
+            tokio::select! {
+                () = &mut sleep => return None,
+                call = mailbox.recv() => match call {
+                    None => return None,
+                    Some(Call::Request(_, reply)) => drop(reply.send(Err(restarting()))),
+                    Some(Call::Health(reply)) => drop(reply.send(Err(restarting()))),
+                    Some(Call::Message(payload)) => self.replay.push_back(payload),
+                    Some(Call::Shutdown(reply)) => return Some(reply),
+                },
+            }
+        }
+    }
+
+    fn warn_undelivered(&self, reason: &str, count: usize) {
+        let who = self.shared.identity();
+        tracing::warn!(
+            target: "airssys::host",
+            address = %who.address,
+            component = %who.label(),
+            "{count} message(s) not delivered: the instance stopped ({reason})"
+        );
+    }
+}
+
+fn trap_of<T>(result: &Result<T>) -> Option<Trap> {
+    match result {
+        Err(Error::Trap { trap, .. }) => Some(trap.clone()),
+        _ => None,
+    }
+}

@@ -1,0 +1,116 @@
+//! The one path from the host into a guest export: arm the limits, call, classify the
+//! outcome. `init` and every handler go through [`Instance::call`] and differ only in the
+//! export they call.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use airssys_contract::{Health, Payload};
+use wasmtime::Store;
+
+use super::Instance;
+use super::sandbox;
+use crate::bindings::exports::airssys::core::lifecycle;
+use crate::bindings::{domain_error, wit};
+use crate::interfaces::StoreData;
+use crate::{Error, Result};
+
+/// A guest export in flight, borrowing the store for `'s`.
+type ExportCall<'s, R> = Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 's>>;
+
+impl Instance {
+    /// Arms the deadline and fuel, runs `export` on the store, and classifies a failure as a
+    /// trap of this component. A trapped store must not be called again.
+    pub(crate) async fn call<R>(
+        &mut self,
+        export: impl for<'s> FnOnce(lifecycle::Guest, &'s mut Store<StoreData>) -> ExportCall<'s, R>,
+    ) -> Result<R> {
+        sandbox::arm(&mut self.store)?;
+        match export(self.exports.clone(), &mut self.store).await {
+            Ok(value) => Ok(value),
+            Err(err) => Err(Error::Trap {
+                component: self.store.data().identity().to_string(),
+                trap: sandbox::classify(&mut self.store, &err),
+            }),
+        }
+    }
+
+    /// `init(config)`; a domain error means the instance did not start.
+    pub(crate) async fn init(&mut self, config: &[(String, String)]) -> Result<()> {
+        let config = config.to_vec();
+        let result = self
+            .call(|guest, store| Box::pin(async move { guest.call_init(store, &config).await }))
+            .await?;
+        result.map_err(|error| Error::Init {
+            component: self.store.data().identity().to_string(),
+            error: domain_error(error),
+        })
+    }
+
+    /// `handle-request`; the reply body must fit in `max_payload`.
+    pub(crate) async fn request(&mut self, payload: Payload) -> Result<Payload> {
+        let (content_type, body) = payload.into_parts();
+        let request = wit::Request {
+            source: None,
+            payload: wit::Payload { content_type, body },
+        };
+        let result = self
+            .call(|guest, store| {
+                Box::pin(async move { guest.call_handle_request(store, &request).await })
+            })
+            .await?;
+        let reply = self.domain(result)?;
+        let limit = self.store.data().limits.max_payload;
+        if reply.body.len() > limit {
+            return Err(Error::PayloadTooLarge {
+                component: self.store.data().identity().to_string(),
+                direction: "reply",
+                size: reply.body.len(),
+                limit,
+            });
+        }
+        Ok(Payload::new(reply.content_type, reply.body))
+    }
+
+    /// `handle-message`.
+    pub(crate) async fn message(&mut self, payload: Payload) -> Result<()> {
+        let (content_type, body) = payload.into_parts();
+        let message = wit::Message {
+            source: None,
+            topic: None,
+            payload: wit::Payload { content_type, body },
+        };
+        let result = self
+            .call(|guest, store| {
+                Box::pin(async move { guest.call_handle_message(store, &message).await })
+            })
+            .await?;
+        self.domain(result)
+    }
+
+    /// `health`.
+    pub(crate) async fn health(&mut self) -> Result<Health> {
+        let status = self
+            .call(|guest, store| Box::pin(async move { guest.call_health(store).await }))
+            .await?;
+        Ok(match status {
+            wit::HealthStatus::Healthy => Health::Healthy,
+            wit::HealthStatus::Degraded(why) => Health::Degraded(why),
+            wit::HealthStatus::Unhealthy(why) => Health::Unhealthy(why),
+        })
+    }
+
+    /// `shutdown`.
+    pub(crate) async fn shutdown(&mut self) -> Result<()> {
+        self.call(|guest, store| Box::pin(async move { guest.call_shutdown(store).await }))
+            .await
+    }
+
+    /// A handler's own error, as [`Error::Guest`]; the instance keeps running.
+    fn domain<T>(&self, result: Result<T, wit::Error>) -> Result<T> {
+        result.map_err(|error| Error::Guest {
+            component: self.store.data().identity().to_string(),
+            error: domain_error(error),
+        })
+    }
+}

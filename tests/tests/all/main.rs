@@ -1,0 +1,13 @@
+//! The end-to-end tests, in one binary (every test binary links wasmtime; one links faster),
+//! one module per area. Real guest components built from source, driven through the real host.
+
+mod capabilities;
+mod identity;
+mod lifecycle;
+mod load_errors;
+mod network;
+mod notes_example;
+mod processes;
+mod registry;
+mod sandbox;
+mod storage;

@@ -8,6 +8,11 @@
 //! mode = "strict"               # strict | permissive | development
 //! audit_log = "audit.jsonl"     # relative to this file
 //!
+//! [host.http]                   # optional: the client behind airssys::http
+//! extra_roots = ["ca.pem"]      # PEM CA files trusted beside the system's roots
+//! allow_downgrade = false       # follow https -> http redirects (default false)
+//! nameservers = ["10.0.0.53:53"] # DNS servers instead of /etc/resolv.conf
+//!
 //! [limits]                      # optional: defaults for every component
 //! memory = "64MiB"
 //! call_timeout = "10s"
@@ -31,8 +36,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::{
-    Capabilities, ComponentHandle, Error, Host, HostBuilder, Limits, LoadOptions, Mode, Pending,
-    Restart, Result, Supervision,
+    Capabilities, ComponentHandle, Error, Host, HostBuilder, HttpSettings, Limits, LoadOptions,
+    Mode, Pending, Restart, Result, Supervision,
 };
 
 /// A parsed `airssys.toml`: host settings and the components to run.
@@ -112,6 +117,9 @@ impl AppManifest {
         if let Some(audit) = raw.host.audit_log {
             host = host.audit_log(base.join(audit));
         }
+        if let Some(http) = raw.host.http {
+            host = host.http(http.settings(base));
+        }
         let defaults = raw
             .limits
             .as_ref()
@@ -188,6 +196,32 @@ struct RawHost {
     fuel_metering: Option<bool>,
     mode: Option<Mode>,
     audit_log: Option<PathBuf>,
+    http: Option<RawHttp>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    #[serde(default)]
+    extra_roots: Vec<PathBuf>,
+    allow_downgrade: Option<bool>,
+    #[serde(default)]
+    nameservers: Vec<std::net::SocketAddr>,
+}
+
+impl RawHttp {
+    /// The settings, with root files resolved against `base`.
+    fn settings(self, base: &Path) -> HttpSettings {
+        let mut settings =
+            HttpSettings::new().allow_downgrade(self.allow_downgrade.unwrap_or(false));
+        for root in self.extra_roots {
+            settings = settings.extra_root(base.join(root));
+        }
+        for server in self.nameservers {
+            settings = settings.nameserver(server);
+        }
+        settings
+    }
 }
 
 #[derive(Deserialize)]
@@ -386,6 +420,10 @@ mod tests {
             fuel_metering = true
             mode = "permissive"
             audit_log = "audit.jsonl"
+            [host.http]
+            extra_roots = ["ca.pem"]
+            allow_downgrade = true
+            nameservers = ["127.0.0.53:53"]
             [limits]
             memory = "32MiB"
             [supervision]
@@ -407,6 +445,11 @@ mod tests {
         assert!(builder.fuel_metering);
         assert_eq!(builder.supervision, Supervision::Stop);
         assert_eq!(builder.mode, Mode::Permissive);
+        let http = HttpSettings::new()
+            .extra_root("/app/ca.pem")
+            .allow_downgrade(true)
+            .nameserver("127.0.0.53:53".parse().unwrap());
+        assert_eq!(builder.http, http);
         let (name, a) = app.components().next().unwrap();
         assert_eq!(
             a.options.grants.get(crate::CapabilityKind::FsRead),
@@ -463,6 +506,16 @@ mod tests {
         let e = err("[components.a]\nsource = \"a\"\ngrants = { files = [\"/x\"] }\n");
         assert!(
             e.contains("line 3") && e.contains("unknown variant `files`"),
+            "{e}"
+        );
+        let e = err("[host.http]\nnameservers = [\"ns1\"]\n[components.a]\nsource = \"a\"\n");
+        assert!(
+            e.contains("line 2") && e.contains("invalid socket address"),
+            "{e}"
+        );
+        let e = err("[host.http]\nroots = []\n[components.a]\nsource = \"a\"\n");
+        assert!(
+            e.contains("line 2") && e.contains("unknown field `roots`"),
             "{e}"
         );
         let e = err("[host]\nmode = \"lax\"\n[components.a]\nsource = \"a\"\n");

@@ -69,6 +69,7 @@ pub use host::{
 };
 pub use identity::Identity;
 pub use inspect::{Inspection, inspect, inspect_file};
+pub use interfaces::HttpSettings;
 pub use limits::{Limits, MemoryUsage};
 pub use policy::{AuditEvent, EffectiveCapabilities, Mode, Outcome};
 pub use registry::ComponentInfo;

@@ -8,9 +8,11 @@ use std::time::Duration;
 use wasmtime::component::Linker;
 use wasmtime::{Engine, OptLevel};
 
-use crate::interfaces::StoreData;
+use crate::interfaces::{HttpClient, StoreData};
 use crate::policy::AuditLog;
-use crate::{DEFAULT_MAX_COMPONENT_SIZE, Error, Limits, Mode, Result, Supervision, interfaces};
+use crate::{
+    DEFAULT_MAX_COMPONENT_SIZE, Error, HttpSettings, Limits, Mode, Result, Supervision, interfaces,
+};
 
 /// Default [`HostBuilder::mailbox_capacity`]: 64 pending calls per instance.
 pub const DEFAULT_MAILBOX_CAPACITY: usize = 64;
@@ -32,6 +34,7 @@ pub const DEFAULT_MAX_WASM_STACK: usize = 512 << 10;
 /// | [`fuel_metering`](Self::fuel_metering) | off |
 /// | [`mode`](Self::mode) | [`Mode::Strict`] |
 /// | [`audit_log`](Self::audit_log) | none (audit events go to `tracing` only) |
+/// | [`http`](Self::http) | [`HttpSettings::default`] (system roots, no downgrade, system DNS) |
 ///
 /// ```
 /// let host = airssys_host::Host::builder()
@@ -51,6 +54,7 @@ pub struct HostBuilder {
     pub(crate) fuel_metering: bool,
     pub(crate) mode: Mode,
     audit_log: Option<PathBuf>,
+    pub(crate) http: HttpSettings,
 }
 
 impl Default for HostBuilder {
@@ -65,6 +69,7 @@ impl Default for HostBuilder {
             fuel_metering: false,
             mode: Mode::Strict,
             audit_log: None,
+            http: HttpSettings::default(),
         }
     }
 }
@@ -127,6 +132,13 @@ impl HostBuilder {
         self
     }
 
+    /// How components' `airssys::http` requests are made: extra trust roots for `https`,
+    /// whether `https` may redirect to `http`, which DNS servers resolve names.
+    pub fn http(mut self, settings: HttpSettings) -> Self {
+        self.http = settings;
+        self
+    }
+
     /// Checks the settings, then makes what a host is built from: one engine and linker
     /// with every host interface (nothing granted), the engine's epoch ticker, and the audit
     /// log. [`build`](Self::build) (in `host/mod.rs`) assembles the host from them.
@@ -172,11 +184,13 @@ impl HostBuilder {
             Some(path) => AuditLog::to_file(path)?,
             None => AuditLog::default(),
         });
+        let http = Arc::new(HttpClient::new(self.http.clone())?);
         spawn_epoch_ticker(&engine, self.epoch_tick)?;
         Ok(Parts {
             engine,
             linker,
             audit,
+            http,
         })
     }
 }
@@ -186,6 +200,7 @@ pub(super) struct Parts {
     pub(super) engine: Engine,
     pub(super) linker: Linker<StoreData>,
     pub(super) audit: Arc<AuditLog>,
+    pub(super) http: Arc<HttpClient>,
 }
 
 /// One thread per engine advances its epoch every `tick`; it ends once the engine is gone.

@@ -23,7 +23,7 @@ pub use options::LoadOptions;
 use prepared::Compiled;
 pub use prepared::Prepared;
 
-use crate::interfaces::StoreData;
+use crate::interfaces::{HttpClient, StoreData};
 use crate::policy::AuditLog;
 use crate::registry::{ComponentInfo, Registry};
 use crate::source::read_limited;
@@ -69,6 +69,8 @@ struct HostInner {
     registry: Registry,
     events: broadcast::Sender<Event>,
     audit: Arc<AuditLog>,
+    /// The HTTP client every component's `http.send` uses.
+    http: Arc<HttpClient>,
 }
 
 /// Events kept for a slow subscriber before it starts missing the oldest.
@@ -83,6 +85,7 @@ impl HostBuilder {
             engine,
             linker,
             audit,
+            http,
         } = self.parts()?;
         Ok(Host {
             inner: Arc::new(HostInner {
@@ -93,6 +96,7 @@ impl HostBuilder {
                 registry: Registry::default(),
                 events: broadcast::channel(EVENT_BUFFER).0,
                 audit,
+                http,
             }),
         })
     }

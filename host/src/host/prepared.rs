@@ -143,6 +143,7 @@ impl Prepared {
             config: Arc::new(options.config),
             limits,
             fuel_metering: settings.fuel_metering,
+            http: host.http.clone(),
         });
         match Instance::start(&blueprint, &shared).await {
             Ok(instance) => {

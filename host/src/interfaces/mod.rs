@@ -24,6 +24,8 @@ use wasmtime::component::{Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 pub(crate) use self::core::{CoreCtx, LogBudget, MAX_LOG_LINES_PER_CALL};
+pub(crate) use self::http::HttpClient;
+pub use self::http::HttpSettings;
 use crate::bindings::wit;
 use crate::limits::Limiter;
 use crate::policy::{Denied, Gate};
@@ -38,6 +40,8 @@ pub(crate) struct StoreData {
     pub(crate) deadline: Instant,
     pub(crate) core: CoreCtx,
     pub(crate) wasi: WasiCtx,
+    /// The host's HTTP client (resolver and TLS), shared by every instance.
+    pub(crate) http: Arc<HttpClient>,
     /// Resources of every interface (WASI streams, sockets, ...).
     pub(crate) table: ResourceTable,
     /// The store's resource limiter.
@@ -50,11 +54,13 @@ impl StoreData {
         config: Arc<Vec<(String, String)>>,
         limits: Limits,
         limiter: Limiter,
+        http: Arc<HttpClient>,
     ) -> Self {
         let log = Arc::new(LogBudget::default());
         Self {
             wasi: wasi::context(&gate, &log),
             core: CoreCtx::new(gate.identity().clone(), config, log),
+            http,
             gate,
             limits,
             deadline: Instant::now(),
@@ -86,6 +92,7 @@ pub(crate) fn link(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
         gate: &data.gate,
         limits: &data.limits,
         deadline: data.deadline,
+        client: &data.http,
     })
 }
 

@@ -56,9 +56,9 @@ impl HttpClient {
             }
             let mut check = RootCertStore::empty();
             for cert in &certs {
-                check
-                    .add(cert.clone())
-                    .map_err(|err| config(format!("not a CA certificate: {err}")))?;
+                check.add(cert.clone()).map_err(|err| {
+                    config(format!("a certificate there cannot be a trust root: {err}"))
+                })?;
             }
             extra_roots.extend(certs);
         }

@@ -10,14 +10,17 @@ use std::path::PathBuf;
 ///
 /// ```
 /// use airssys_host::{Host, HttpSettings};
+/// let host = Host::builder()
+///     .http(HttpSettings::new().nameserver("127.0.0.53:53".parse()?))
+///     .build()?;
+/// // A root file is read when the host is built; one without a certificate is refused.
 /// # let dir = tempfile::tempdir()?;
-/// # let ca = dir.path().join("ca.pem");
-/// # std::fs::write(&ca, "not a certificate")?;
-/// let settings = HttpSettings::new()
-///     .extra_root(&ca)
-///     .nameserver("127.0.0.53:53".parse()?);
-/// let err = Host::builder().http(settings).build().unwrap_err();
-/// assert!(err.to_string().contains("no PEM certificate"), "{err}");
+/// let ca = dir.path().join("ca.pem");
+/// std::fs::write(&ca, "not a certificate")?;
+/// let Err(err) = Host::builder().http(HttpSettings::new().extra_root(&ca)).build() else {
+///     unreachable!()
+/// };
+/// assert!(err.to_string().contains("holds no PEM certificate"), "{err}");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -8,6 +8,7 @@ mod lifecycle;
 mod load_errors;
 mod network;
 mod notes_example;
+mod operator_input;
 mod processes;
 mod registry;
 mod sandbox;

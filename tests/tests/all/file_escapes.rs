@@ -300,6 +300,50 @@ async fn symlinks_lead_only_where_the_patterns_allow() {
 }
 
 #[tokio::test]
+async fn a_granted_path_through_a_symlink_grants_nothing_of_its_target() {
+    // Patterns name real paths: `alias/**` granted, `alias -> real`.
+    let tree = Tree::new(&["real"], &[("real/x.txt", "x")]);
+    std::os::unix::fs::symlink("real", tree.real("alias")).unwrap();
+    let handle = tree
+        .start(
+            &[(FsRead, "alias/**"), (FsWrite, "alias/**")],
+            Limits::new(),
+        )
+        .await;
+    assert_denied(
+        call(
+            &handle,
+            json!({ "op": "read", "path": tree.path("alias/x.txt") }),
+        )
+        .await,
+        &tree.path("real/x.txt"),
+    );
+    assert!(tree.denied("fs_read", "real/x.txt"), "{:?}", tree.audit());
+    // Nor is it preopened: WASI would see the target tree whole.
+    let (kind, _) = guest_failure(
+        call(
+            &handle,
+            json!({ "op": "std_read", "path": tree.path("alias/x.txt") }),
+        )
+        .await,
+    );
+    assert_eq!(kind, ErrorKind::Denied);
+    // Granting the real tree too makes both work.
+    let handle = tree
+        .start(&[(FsRead, "alias/**"), (FsRead, "real/**")], Limits::new())
+        .await;
+    for op in ["read", "std_read"] {
+        let path = if op == "read" {
+            "alias/x.txt"
+        } else {
+            "real/x.txt"
+        };
+        let text = call(&handle, json!({ "op": op, "path": tree.path(path) }));
+        assert_eq!(text.await.unwrap(), "x", "{op}");
+    }
+}
+
+#[tokio::test]
 async fn renaming_cannot_make_unreadable_content_readable() {
     let tree = Tree::new(
         &["inbox/private", "public/d"],

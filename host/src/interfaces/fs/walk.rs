@@ -135,8 +135,11 @@ impl<'a> Walk<'a> {
             let entry = self.entry()?;
             let stat = entry.stat().map_err(|err| self.io_error(err))?;
             match stat {
-                Some(stat) if FileType::from_raw_mode(stat.st_mode) == FileType::Symlink => {
-                    let last = self.names().count() - 1;
+                Some(stat)
+                    if !entry.is_root()
+                        && FileType::from_raw_mode(stat.st_mode) == FileType::Symlink =>
+                {
+                    let last = self.names().count().saturating_sub(1);
                     self.follow(&entry.dir, last)?;
                 }
                 _ => return Ok((entry, stat)),

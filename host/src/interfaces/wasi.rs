@@ -56,6 +56,12 @@ fn refuse_symlinks<T: 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     refused
 }
 
+/// Where this process's open descriptors can be opened again by number.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const OPEN_FDS: &str = "/proc/self/fd";
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const OPEN_FDS: &str = "/dev/fd";
+
 /// Gives guest `std::fs` the directories whose whole tree is effective for reading
 /// (`<dir>/**` declared and granted), read-write when the whole tree is effective for writing
 /// too. A preopen is all-or-nothing: wasmtime-wasi checks nothing per path inside it, so only
@@ -65,8 +71,8 @@ fn refuse_symlinks<T: 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
 /// are reachable only through `airssys::fs`.
 ///
 /// The directory is opened from `/` without following symlinks and handed to wasmtime-wasi
-/// as that open directory (through `/proc/self/fd`), so a link swapped in on the way cannot
-/// make the preopen another tree.
+/// as that open directory (through [`OPEN_FDS`]), so a link swapped in on the way cannot make
+/// the preopen another tree.
 fn preopen_granted_dirs(wasi: &mut WasiCtxBuilder, gate: &Gate) {
     let capabilities = gate.capabilities();
     let effective = capabilities.effective();
@@ -84,7 +90,7 @@ fn preopen_granted_dirs(wasi: &mut WasiCtxBuilder, gate: &Gate) {
             FsPerms::ReadOnly
         };
         let opened = super::fs::open_real_dir(root).and_then(|dir| {
-            let path = format!("/proc/self/fd/{}", dir.as_raw_fd());
+            let path = format!("{OPEN_FDS}/{}", dir.as_raw_fd());
             wasi.preopened_dir(&path, root, perms)
                 .map(drop)
                 .map_err(|err| err.to_string())

@@ -4,6 +4,7 @@ wasmtime::component::bindgen!({
     world: "component",
     path: "../wit",
     imports: {
+        "airssys:core/filesystem": async,
         "airssys:core/process.run": async,
         "airssys:core/http.send": async,
     },

@@ -70,7 +70,7 @@ pub use host::{
 pub use identity::Identity;
 pub use inspect::{Inspection, inspect, inspect_file};
 pub use interfaces::HttpSettings;
-pub use limits::{Limits, MemoryUsage};
+pub use limits::{Limits, MAX_CALL_TIMEOUT, MAX_PAYLOAD, MemoryUsage};
 pub use policy::{AuditEvent, EffectiveCapabilities, Mode, Outcome};
 pub use registry::ComponentInfo;
 pub use runtime::Stats;

@@ -12,20 +12,31 @@ use crate::{Error, Result};
 /// One wasm page: the smallest amount linear memory grows by.
 const WASM_PAGE: u64 = 64 * 1024;
 
+/// The longest accepted [`Limits::call_timeout`]: one day. Deadlines are instants, so a
+/// bound keeps `now + call_timeout` representable; a day is longer than any call should be.
+pub const MAX_CALL_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The largest accepted [`Limits::max_payload`]: 4 GiB - 1 bytes, the most a `list<u8>`
+/// can carry into a component.
+pub const MAX_PAYLOAD: usize = u32::MAX as usize;
+
 /// Resource limits for each instance of a component. Set defaults for every component with
 /// [`HostBuilder::limits`](crate::HostBuilder::limits), or per load with
 /// [`LoadOptions::limits`](crate::LoadOptions::limits).
 ///
 /// Each setting has one name: the public field reads it, the method of the same name sets it.
 ///
-/// | limit | default | when exceeded |
-/// |---|---|---|
-/// | [`memory`](Self::memory) | 64 MiB of linear memory | `memory.grow` fails in the guest; if it then traps, [`TrapKind::MemoryLimit`](crate::TrapKind::MemoryLimit) |
-/// | [`table_elements`](Self::table_elements) | 100 000 per table | `table.grow` fails in the guest |
-/// | [`instances`](Self::instances) | 64 core instances (and memories, tables) | instantiation fails |
-/// | [`call_timeout`](Self::call_timeout) | 10 s of wall-clock time per call | [`TrapKind::Deadline`](crate::TrapKind::Deadline) |
-/// | [`fuel`](Self::fuel) | none | [`TrapKind::OutOfFuel`](crate::TrapKind::OutOfFuel) |
-/// | [`max_payload`](Self::max_payload) | 16 MiB per request or reply body | [`Error::PayloadTooLarge`](crate::Error::PayloadTooLarge) |
+/// | limit | default | accepted | when exceeded |
+/// |---|---|---|---|
+/// | [`memory`](Self::memory) | 64 MiB of linear memory | 64 KiB or more | `memory.grow` fails in the guest; if it then traps, [`TrapKind::MemoryLimit`](crate::TrapKind::MemoryLimit) |
+/// | [`table_elements`](Self::table_elements) | 100 000 per table | any | `table.grow` fails in the guest |
+/// | [`instances`](Self::instances) | 64 core instances (and memories, tables) | 1 or more | instantiation fails |
+/// | [`call_timeout`](Self::call_timeout) | 10 s of wall-clock time per call | the host's epoch tick ..= [`MAX_CALL_TIMEOUT`] (1 day) | [`TrapKind::Deadline`](crate::TrapKind::Deadline) |
+/// | [`fuel`](Self::fuel) | none | 1 or more, on a host with fuel metering | [`TrapKind::OutOfFuel`](crate::TrapKind::OutOfFuel) |
+/// | [`max_payload`](Self::max_payload) | 16 MiB per request or reply body | 1 ..= [`MAX_PAYLOAD`] (4 GiB - 1) | [`Error::PayloadTooLarge`](crate::Error::PayloadTooLarge) |
+///
+/// A value outside its range is refused with [`Error::Config`](crate::Error::Config), naming
+/// the setting and the range, when a host is built or a component started with it.
 ///
 /// ```
 /// use std::time::Duration;
@@ -125,6 +136,12 @@ impl Limits {
         if self.call_timeout.is_zero() {
             return bad("call_timeout is zero, so every call would time out; use e.g. 1 s".into());
         }
+        if self.call_timeout > MAX_CALL_TIMEOUT {
+            return bad(format!(
+                "call_timeout {:?} is over the accepted {MAX_CALL_TIMEOUT:?} (one day)",
+                self.call_timeout
+            ));
+        }
         if self.call_timeout < epoch_tick {
             return bad(format!(
                 "call_timeout {:?} is shorter than the host's epoch tick {epoch_tick:?}, so it cannot be enforced; raise it or lower `HostBuilder::epoch_tick`",
@@ -133,6 +150,12 @@ impl Limits {
         }
         if self.max_payload == 0 {
             return bad("max_payload is 0, so no request or reply could pass".into());
+        }
+        if self.max_payload > MAX_PAYLOAD {
+            return bad(format!(
+                "max_payload of {} bytes is over the accepted {MAX_PAYLOAD} (4 GiB - 1), the most a body can carry into a component",
+                self.max_payload
+            ));
         }
         match self.fuel {
             Some(0) => bad("a fuel budget of 0 stops every call at once; use e.g. 10_000_000".into()),
@@ -211,7 +234,11 @@ impl ResourceLimiter for Limiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        let after = self.total - current as u64 + desired as u64;
+        // Saturating: `desired` is the guest's ask (a 64-bit memory may ask for anything).
+        let after = self
+            .total
+            .saturating_sub(current as u64)
+            .saturating_add(desired as u64);
         if after > self.memory {
             self.memory_refused = true;
             return Ok(false);

@@ -1,6 +1,7 @@
 //! Configuring a [`Host`](crate::Host): settings, their validation, and the engine and
 //! linker they make.
 
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,20 +22,34 @@ pub const DEFAULT_EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Default [`HostBuilder::max_wasm_stack`]: 512 KiB.
 pub const DEFAULT_MAX_WASM_STACK: usize = 512 << 10;
 
+/// Accepted [`HostBuilder::max_component_size`]: 1 byte to 4 GiB - 1 (the binary format
+/// counts sizes in 32 bits).
+const COMPONENT_SIZES: RangeInclusive<usize> = 1..=u32::MAX as usize;
+/// Accepted [`HostBuilder::mailbox_capacity`]: 1 to 1 048 576 pending calls.
+const MAILBOX_CAPACITIES: RangeInclusive<usize> = 1..=1 << 20;
+/// Accepted [`HostBuilder::epoch_tick`]: 100 µs (the ticker thread would spin) to 1 s
+/// (deadlines are exact to one tick, and running guests yield once per tick).
+const EPOCH_TICKS: RangeInclusive<Duration> = Duration::from_micros(100)..=Duration::from_secs(1);
+/// Accepted [`HostBuilder::max_wasm_stack`]: 64 KiB to 64 MiB.
+const WASM_STACKS: RangeInclusive<usize> = 64 << 10..=64 << 20;
+
 /// Configures a [`Host`]. `HostBuilder::default()` (what [`Host::new`] uses) gives:
 ///
-/// | setting | default |
-/// |---|---|
-/// | [`max_component_size`](Self::max_component_size) | 64 MiB |
-/// | [`mailbox_capacity`](Self::mailbox_capacity) | 64 calls |
-/// | [`limits`](Self::limits) | [`Limits::default`] (64 MiB memory, 10 s per call, ...) |
-/// | [`supervision`](Self::supervision) | [`Supervision::default`] (restart, 5 in 60 s) |
-/// | [`epoch_tick`](Self::epoch_tick) | 10 ms |
-/// | [`max_wasm_stack`](Self::max_wasm_stack) | 512 KiB |
-/// | [`fuel_metering`](Self::fuel_metering) | off |
-/// | [`mode`](Self::mode) | [`Mode::Strict`] |
-/// | [`audit_log`](Self::audit_log) | none (audit events go to `tracing` only) |
-/// | [`http`](Self::http) | [`HttpSettings::default`] (system roots, no downgrade, system DNS) |
+/// | setting | default | accepted |
+/// |---|---|---|
+/// | [`max_component_size`](Self::max_component_size) | 64 MiB | 1 B ..= 4 GiB - 1 |
+/// | [`mailbox_capacity`](Self::mailbox_capacity) | 64 calls | 1 ..= 1 048 576 |
+/// | [`limits`](Self::limits) | [`Limits::default`] (64 MiB memory, 10 s per call, ...) | see [`Limits`] |
+/// | [`supervision`](Self::supervision) | [`Supervision::default`] (restart, 5 in 60 s) | any |
+/// | [`epoch_tick`](Self::epoch_tick) | 10 ms | 100 µs ..= 1 s |
+/// | [`max_wasm_stack`](Self::max_wasm_stack) | 512 KiB | 64 KiB ..= 64 MiB |
+/// | [`fuel_metering`](Self::fuel_metering) | off | |
+/// | [`mode`](Self::mode) | [`Mode::Strict`] | |
+/// | [`audit_log`](Self::audit_log) | none (audit events go to `tracing` only) | a file that can be opened for appending |
+/// | [`http`](Self::http) | [`HttpSettings::default`] (system roots, no downgrade, system DNS) | readable PEM roots |
+///
+/// A value outside its range fails [`build`](Self::build) with [`Error::Config`] naming the
+/// setting and the range.
 ///
 /// ```
 /// let host = airssys_host::Host::builder()
@@ -159,15 +174,30 @@ impl HostBuilder {
                 "epoch_tick is zero; use e.g. 10 ms (the default)".into(),
             ));
         }
+        within(
+            "max_component_size",
+            self.max_component_size,
+            COMPONENT_SIZES,
+            "bytes",
+        )?;
+        within(
+            "mailbox_capacity",
+            self.mailbox_capacity,
+            MAILBOX_CAPACITIES,
+            "calls",
+        )?;
+        within("max_wasm_stack", self.max_wasm_stack, WASM_STACKS, "bytes")?;
+        if !EPOCH_TICKS.contains(&self.epoch_tick) {
+            return Err(Error::Config(format!(
+                "epoch_tick of {:?} is outside the accepted {:?}..={:?}",
+                self.epoch_tick,
+                EPOCH_TICKS.start(),
+                EPOCH_TICKS.end()
+            )));
+        }
         self.limits.validate(self.fuel_metering, self.epoch_tick)?;
         // Fibers running guests need room for the wasm stack plus host frames.
         let async_stack = self.max_wasm_stack + (1 << 20);
-        if self.max_wasm_stack < 64 << 10 || self.max_wasm_stack > 64 << 20 {
-            return Err(Error::Config(format!(
-                "max_wasm_stack of {} bytes is outside 64 KiB..=64 MiB",
-                self.max_wasm_stack
-            )));
-        }
         let mut config = wasmtime::Config::new();
         config
             .wasm_component_model(true)
@@ -193,6 +223,18 @@ impl HostBuilder {
             http,
         })
     }
+}
+
+/// Refuses `value` of `setting` outside `range`, naming both.
+fn within(setting: &str, value: usize, range: RangeInclusive<usize>, unit: &str) -> Result<()> {
+    if range.contains(&value) {
+        return Ok(());
+    }
+    Err(Error::Config(format!(
+        "{setting} of {value} {unit} is outside the accepted {}..={} {unit}",
+        range.start(),
+        range.end()
+    )))
 }
 
 /// The engine-wide pieces of a host.

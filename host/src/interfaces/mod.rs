@@ -82,6 +82,7 @@ pub(crate) fn link(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
     fs::add_to_linker(linker, |data| fs::Files {
         gate: &data.gate,
         limits: &data.limits,
+        deadline: data.deadline,
     })?;
     process::add_to_linker(linker, |data| process::Processes {
         gate: &data.gate,

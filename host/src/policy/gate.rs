@@ -72,9 +72,9 @@ impl Gate {
         self.decide(CapabilityKind::Process, line, None, allowed)
     }
 
-    /// Records a refusal decided by an interface after the check (a hard link, an escape from
-    /// a granted root, a private address, an environment that injects code), so it is audited
-    /// and counted like any other; `why` is what the guest is told.
+    /// Records a refusal decided by an interface after the check (a file with other hard
+    /// links, a rename that would widen rights, a name resolving to a private address), so it
+    /// is audited and counted like any other; `why` is what the guest is told.
     pub(crate) fn deny(&self, kind: CapabilityKind, resource: &str, why: String) -> Denied {
         self.deny_asked(kind, resource, None, why)
     }
@@ -92,7 +92,8 @@ impl Gate {
         Denied { message: why }
     }
 
-    /// What the instance may use, for shaping access (preopens, grant roots) after a check.
+    /// What the instance may use, for shaping access after a check (WASI preopens, whole trees
+    /// for renames, grant roots).
     pub(crate) fn capabilities(&self) -> &Arc<EffectiveCapabilities> {
         &self.capabilities
     }

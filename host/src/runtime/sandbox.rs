@@ -28,7 +28,10 @@ pub(crate) fn configure(store: &mut Store<StoreData>) {
 /// last call left behind.
 pub(crate) fn arm(store: &mut Store<StoreData>) -> Result<()> {
     let data = store.data_mut();
-    data.deadline = Instant::now() + data.limits.call_timeout;
+    let now = Instant::now();
+    // `call_timeout` is validated to at most a day, so this always adds; were it not, the
+    // call would end at once rather than never.
+    data.deadline = now.checked_add(data.limits.call_timeout).unwrap_or(now);
     // Only what happens during this call may explain a trap in it.
     data.core.panic = None;
     data.limiter.memory_refused = false;

@@ -2,12 +2,14 @@
 //! one module per area. Real guest components built from source, driven through the real host.
 
 mod capabilities;
+mod file_escapes;
 mod https;
 mod identity;
 mod lifecycle;
 mod load_errors;
 mod network;
 mod notes_example;
+mod operator_input;
 mod processes;
 mod registry;
 mod sandbox;

@@ -139,6 +139,9 @@ pub enum QuotaLimit {
     ValueSize,
     /// [`Quota::max_key_size`](super::Quota::max_key_size).
     KeySize,
+    /// How many namespaces one component may open
+    /// ([`Limits::namespaces`](crate::Limits::namespaces)).
+    Namespaces,
 }
 
 impl QuotaLimit {
@@ -148,6 +151,9 @@ impl QuotaLimit {
             Self::Bytes => "delete keys or store less, or raise `max_bytes` for this namespace",
             Self::ValueSize => "store smaller values, or raise `max_value_size` for this namespace",
             Self::KeySize => "use shorter keys, or raise `max_key_size` for this namespace",
+            Self::Namespaces => {
+                "use fewer namespaces, or raise the `namespaces` limit of this component"
+            }
         }
     }
 }
@@ -159,6 +165,7 @@ impl fmt::Display for QuotaLimit {
             Self::Bytes => "max_bytes (keys plus values)",
             Self::ValueSize => "max_value_size (bytes)",
             Self::KeySize => "max_key_size (bytes)",
+            Self::Namespaces => "namespaces (per component)",
         })
     }
 }

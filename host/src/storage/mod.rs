@@ -40,6 +40,7 @@
 //! key-value buckets too: revisions, compare-and-swap on a revision, create-if-absent.
 
 mod backend;
+mod cache;
 mod commit;
 mod error;
 mod handle;
@@ -51,6 +52,7 @@ mod write;
 
 pub use backend::{Backend, BatchOp, Entry, Expect, Revision};
 pub use bytes::Bytes;
+pub use cache::DEFAULT_CACHE_SIZE;
 pub use error::{QuotaLimit, StorageError};
 pub use handle::{KeyPage, Namespace, Storage};
 pub use key::{Cursor, MAX_NAMESPACE_LEN, MAX_PAGE_SIZE};

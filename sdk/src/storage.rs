@@ -72,6 +72,12 @@ pub struct Namespace {
 pub struct Revision(u64);
 
 impl Revision {
+    /// A revision read earlier and kept as a number (say, as an HTTP `ETag`), to compare and
+    /// swap on later.
+    pub const fn new(revision: u64) -> Self {
+        Self(revision)
+    }
+
     /// The number.
     pub const fn get(self) -> u64 {
         self.0

@@ -10,6 +10,7 @@ use wasmtime::{Engine, OptLevel};
 
 use crate::interfaces::StoreData;
 use crate::policy::AuditLog;
+use crate::storage::Storage;
 use crate::{DEFAULT_MAX_COMPONENT_SIZE, Error, Limits, Mode, Result, Supervision, interfaces};
 
 /// Default [`HostBuilder::mailbox_capacity`]: 64 pending calls per instance.
@@ -32,6 +33,7 @@ pub const DEFAULT_MAX_WASM_STACK: usize = 512 << 10;
 /// | [`fuel_metering`](Self::fuel_metering) | off |
 /// | [`mode`](Self::mode) | [`Mode::Strict`] |
 /// | [`audit_log`](Self::audit_log) | none (audit events go to `tracing` only) |
+/// | [`storage`](Self::storage) | none (storage calls fail with `unavailable`) |
 ///
 /// ```
 /// let host = airssys_host::Host::builder()
@@ -51,6 +53,7 @@ pub struct HostBuilder {
     pub(crate) fuel_metering: bool,
     pub(crate) mode: Mode,
     audit_log: Option<PathBuf>,
+    pub(crate) storage: Option<Storage>,
 }
 
 impl Default for HostBuilder {
@@ -65,6 +68,7 @@ impl Default for HostBuilder {
             fuel_metering: false,
             mode: Mode::Strict,
             audit_log: None,
+            storage: None,
         }
     }
 }
@@ -124,6 +128,22 @@ impl HostBuilder {
     /// Also appends every capability decision, as one JSON object per line, to `path`.
     pub fn audit_log(mut self, path: impl Into<PathBuf>) -> Self {
         self.audit_log = Some(path.into());
+        self
+    }
+
+    /// The key-value store components reach through `airssys:core/storage` and
+    /// `wasi:keyvalue`, in the namespaces they declared and were granted:
+    /// [`Storage::open`] for a durable redb file, [`Storage::in_memory`] for tests. The host
+    /// keeps a clone; [`Host::storage`](crate::Host::storage) gives it back, for seeding and
+    /// inspection.
+    ///
+    /// ```no_run
+    /// use airssys_host::{Host, storage::Storage};
+    /// let host = Host::builder().storage(Storage::open("data/app.redb")?).build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn storage(mut self, storage: Storage) -> Self {
+        self.storage = Some(storage);
         self
     }
 

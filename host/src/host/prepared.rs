@@ -10,7 +10,7 @@ use wasmtime::component::{Component, Linker};
 use super::{ComponentHandle, Host, LoadOptions};
 use crate::bindings;
 use crate::inspect::{Inspection, inspect_named};
-use crate::interfaces::StoreData;
+use crate::interfaces::{ComponentStorage, StoreData};
 use crate::policy::{EffectiveCapabilities, Gate};
 use crate::registry::{Entry, Slot, Version};
 use crate::runtime::{Actor, Blueprint, Instance, Shared};
@@ -143,6 +143,7 @@ impl Prepared {
             config: Arc::new(options.config),
             limits,
             fuel_metering: settings.fuel_metering,
+            storage: Arc::new(ComponentStorage::new(settings.storage.clone())),
         });
         match Instance::start(&blueprint, &shared).await {
             Ok(instance) => {

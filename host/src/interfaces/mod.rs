@@ -13,8 +13,10 @@
 mod core;
 mod fs;
 mod http;
+mod keyvalue;
 mod process;
 mod stdio;
+mod storage;
 mod wasi;
 
 use std::sync::Arc;
@@ -24,6 +26,8 @@ use wasmtime::component::{Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 pub(crate) use self::core::{CoreCtx, LogBudget, MAX_LOG_LINES_PER_CALL};
+pub(crate) use self::storage::ComponentStorage;
+use self::storage::StorageCtx;
 use crate::bindings::wit;
 use crate::limits::Limiter;
 use crate::policy::{Denied, Gate};
@@ -38,7 +42,9 @@ pub(crate) struct StoreData {
     pub(crate) deadline: Instant,
     pub(crate) core: CoreCtx,
     pub(crate) wasi: WasiCtx,
-    /// Resources of every interface (WASI streams, sockets, ...).
+    /// Shared by `storage` and `wasi:keyvalue`.
+    pub(crate) storage: StorageCtx,
+    /// Resources of every interface (WASI streams, sockets, storage handles, ...).
     pub(crate) table: ResourceTable,
     /// The store's resource limiter.
     pub(crate) limiter: Limiter,
@@ -50,10 +56,12 @@ impl StoreData {
         config: Arc<Vec<(String, String)>>,
         limits: Limits,
         limiter: Limiter,
+        storage: Arc<ComponentStorage>,
     ) -> Self {
         let log = Arc::new(LogBudget::default());
         Self {
             wasi: wasi::context(&gate, &log),
+            storage: StorageCtx::new(storage),
             core: CoreCtx::new(gate.identity().clone(), config, log),
             gate,
             limits,
@@ -86,7 +94,19 @@ pub(crate) fn link(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
         gate: &data.gate,
         limits: &data.limits,
         deadline: data.deadline,
-    })
+    })?;
+    storage::add_to_linker(linker, stored)?;
+    keyvalue::add_to_linker(linker, stored)
+}
+
+/// The view `storage` and `wasi:keyvalue` share.
+fn stored(data: &mut StoreData) -> storage::Stored<'_> {
+    storage::Stored {
+        gate: &data.gate,
+        limits: &data.limits,
+        ctx: &mut data.storage,
+        table: &mut data.table,
+    }
 }
 
 impl WasiView for StoreData {

@@ -7,7 +7,7 @@ use wasmtime::Store;
 use super::Shared;
 use super::sandbox;
 use crate::bindings::{self, exports::airssys::core::lifecycle};
-use crate::interfaces::StoreData;
+use crate::interfaces::{ComponentStorage, StoreData};
 use crate::limits::Limiter;
 use crate::{Error, Limits, Result};
 
@@ -21,6 +21,8 @@ pub(crate) struct Blueprint {
     pub(crate) limits: Limits,
     /// Whether the engine meters fuel (then every call gets a budget).
     pub(crate) fuel_metering: bool,
+    /// The host's store and the namespaces this component opened, kept across restarts.
+    pub(crate) storage: Arc<ComponentStorage>,
 }
 
 /// A live instance: the store that holds its state, and its lifecycle exports.
@@ -43,6 +45,7 @@ impl Instance {
             blueprint.config.clone(),
             blueprint.limits.clone(),
             limiter,
+            blueprint.storage.clone(),
         );
         let mut store = Store::new(blueprint.pre.engine(), data);
         sandbox::configure(&mut store);

@@ -60,7 +60,7 @@ pub use airssys_contract::{
     CONTENT_TYPE_BYTES, CONTENT_TYPE_JSON, CONTENT_TYPE_TEXT, CONTRACT_VERSION, Capabilities,
     CapabilityKind, ErrorKind, Health, Manifest, PatternError, Payload,
 };
-pub use app::{AppComponent, AppManifest};
+pub use app::{AppComponent, AppManifest, StorageConfig};
 pub use error::{Error, GuestError, GuestPanic, Result, Trap, TrapKind};
 pub use events::{Event, EventKind};
 pub use host::{

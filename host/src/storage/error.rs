@@ -96,6 +96,16 @@ pub enum StorageError {
         /// What the backend said.
         source: Arc<dyn StdError + Send + Sync>,
     },
+    /// Another process has the file open (redb allows one at a time), most likely a running
+    /// `airssys up`.
+    #[error(
+        "storage file {} is open in another process (a running `airssys up`?); stop that host first, or reach its store through it",
+        path.display()
+    )]
+    InUse {
+        /// The file.
+        path: PathBuf,
+    },
     /// The storage was closed with [`Storage::close`](super::Storage::close), or its writer
     /// stopped.
     #[error("the storage is closed; open it again to read or write")]

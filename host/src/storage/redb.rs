@@ -138,7 +138,12 @@ impl RedbBackend {
     /// bytes of committed keys and values (none for 0). Blocks while redb opens the file,
     /// which after a crash includes repairing it.
     pub(crate) fn open(path: &Path, cache_size: u64) -> Result<Self> {
-        let db = Database::create(path).map_err(io(path))?;
+        let db = Database::create(path).map_err(|err| match err {
+            redb::DatabaseError::DatabaseAlreadyOpen => StorageError::InUse {
+                path: path.to_owned(),
+            },
+            err => StorageError::io(path, err),
+        })?;
         // Create the meta table up front, so every read transaction finds it.
         let txn = db.begin_write().map_err(io(path))?;
         txn.open_table(META).map_err(io(path))?;

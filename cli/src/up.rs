@@ -49,10 +49,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 println!("{}", ui::health_line(&format!("{name} ({})", handle.label()), &health));
             }
         } else {
-            ui::note(&format!(
-                "running {} component(s); press Ctrl-C to stop",
-                running.len()
-            ));
+            let stop = if args.stdin { "close stdin or press Ctrl-C" } else { "press Ctrl-C" };
+            ui::note(&format!("running {} component(s); {stop} to stop", running.len()));
             let mut lines = BufReader::new(tokio::io::stdin()).lines();
             loop {
                 tokio::select! {

@@ -78,11 +78,19 @@ pub enum StorageConfig {
 }
 
 impl StorageConfig {
-    /// Opens the store. A file is created if missing; it blocks while redb opens it, and one
-    /// process at a time may have it open.
+    /// Opens the store. A missing file is created, with its directory; it blocks while redb
+    /// opens it, and one process at a time may have it open.
     pub fn open(&self) -> Result<Storage> {
         Ok(match self {
-            Self::File { path, cache } => Storage::open_with_cache(path, *cache)?,
+            Self::File { path, cache } => {
+                if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                        path: dir.to_owned(),
+                        source,
+                    })?;
+                }
+                Storage::open_with_cache(path, *cache)?
+            }
             Self::Memory => Storage::in_memory(),
         })
     }

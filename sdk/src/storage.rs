@@ -46,7 +46,7 @@ pub const MAX_PAGE_SIZE: u32 = 1_000;
 const KEYS_PAGE: u32 = 100;
 
 /// How often [`Namespace::update_json`] retries after losing a race before giving up.
-const UPDATE_ATTEMPTS: usize = 64;
+const UPDATE_ATTEMPTS: usize = 256;
 
 /// Opens the namespace `name` (`app.cache`: dot-separated tokens of letters, digits, `_` and
 /// `-`). It must be declared in `capabilities(storage(..))` and granted by the operator;
@@ -322,7 +322,7 @@ impl Namespace {
     /// it returns, only if nobody wrote the key meanwhile; otherwise calls `change` again
     /// with the newer value. So no concurrent update is lost. Returns the value stored.
     ///
-    /// Gives up with [`StorageError::Conflict`] after losing 64 races in a row.
+    /// Gives up with [`StorageError::Conflict`] after losing 256 races in a row.
     pub fn update_json<T, F>(&self, key: impl AsRef<[u8]>, mut change: F) -> Result<T, StorageError>
     where
         T: Serialize + DeserializeOwned,

@@ -45,6 +45,8 @@ trait Job: Send {
     /// Applies the write inside the group's transaction. An error is a backend failure that
     /// abandons the group; the write's own refusal is kept for [`finish`](Self::finish).
     fn apply(&mut self, table: &mut dyn Table, meta: &mut Meta) -> Result<()>;
+    /// Whether the write was refused (by its quota, an expectation, ...).
+    fn refused(&self) -> bool;
     /// Answers the caller once the group's commit is known.
     fn finish(self: Box<Self>, committed: Result<()>);
 }
@@ -79,6 +81,10 @@ impl<M: Mutation> Job for Pending<M> {
                 Ok(())
             }
         }
+    }
+
+    fn refused(&self) -> bool {
+        matches!(self.outcome, Some(Err(_)))
     }
 
     fn finish(self: Box<Self>, committed: Result<()>) {
@@ -164,6 +170,10 @@ fn run(db: Arc<Database>, path: &Path, cache: Option<&Cache>, mut queue: mpsc::R
         }
         if !group.is_empty() {
             let committed = commit(&db, path, cache, &mut group);
+            // Refused writes first: a writer that lost a compare-and-swap race retries before
+            // the winner's next write can queue, so the winner of one round does not win every
+            // round after it.
+            group.sort_by_key(|job| !job.refused());
             for job in group {
                 job.finish(committed.clone());
             }

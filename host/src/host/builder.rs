@@ -20,7 +20,7 @@ pub const DEFAULT_EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Default [`HostBuilder::max_wasm_stack`]: 512 KiB.
 pub const DEFAULT_MAX_WASM_STACK: usize = 512 << 10;
 
-/// Configures a [`Host`]. `HostBuilder::default()` (what [`Host::new`] uses) gives:
+/// Configures a [`Host`](crate::Host). `HostBuilder::default()` (what [`Host::new`](crate::Host::new) uses) gives:
 ///
 /// | setting | default |
 /// |---|---|

@@ -9,7 +9,7 @@ use airssys_host::storage::{Quota, Storage};
 use airssys_host::{
     Capabilities, CapabilityKind, ComponentHandle, Host, Limits, LoadOptions, Mode,
 };
-use airssys_tests::guest;
+use airssys_tests::{guest, workspace_root};
 use serde_json::{Value, json};
 
 const KEEPER: &str = "tests/fixtures/keeper";
@@ -703,4 +703,20 @@ async fn the_visits_example_counts_across_hosts() {
         host.storage().unwrap().close().await.unwrap();
     }
     assert!(Path::new(&dir.path().join("visits.redb")).exists());
+
+    // The example's own operator file says what the README shows.
+    let shipped = workspace_root().join("examples/visits/airssys.toml");
+    let app = airssys_host::AppManifest::from_file(&shipped).unwrap();
+    assert!(matches!(
+        app.storage(),
+        Some(airssys_host::StorageConfig::File { path, .. }) if path.ends_with("examples/visits/data/visits.redb")
+    ));
+    let (name, visits) = app.components().next().unwrap();
+    assert_eq!(name, "visits");
+    assert_eq!(
+        visits.options.grants.get(CapabilityKind::Storage),
+        ["visits"]
+    );
+    let quota = visits.options.limits.as_ref().unwrap().storage;
+    assert_eq!(quota, Quota::new().max_keys(10_000).max_value_size(64));
 }

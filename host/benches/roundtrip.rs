@@ -132,7 +132,14 @@ fn denied() -> types::Error {
 fn raw_linker(engine: &Engine) -> Linker<RawState> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
-    raw::Component::add_to_linker::<_, HasSelf<RawState>>(&mut linker, |s| s).unwrap();
+    // The airssys interfaces the baseline implements, one by one (the world's other imports,
+    // such as storage, are not needed by the greeter).
+    use raw::airssys::core::{filesystem, http, process};
+    types::add_to_linker::<_, HasSelf<RawState>>(&mut linker, |s| s).unwrap();
+    host::add_to_linker::<_, HasSelf<RawState>>(&mut linker, |s| s).unwrap();
+    filesystem::add_to_linker::<_, HasSelf<RawState>>(&mut linker, |s| s).unwrap();
+    process::add_to_linker::<_, HasSelf<RawState>>(&mut linker, |s| s).unwrap();
+    http::add_to_linker::<_, HasSelf<RawState>>(&mut linker, |s| s).unwrap();
     linker
 }
 

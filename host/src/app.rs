@@ -16,13 +16,19 @@
 //! [limits]                      # optional: defaults for every component
 //! memory = "64MiB"
 //! call_timeout = "10s"
+//! storage = { max_keys = 10_000, max_value_size = "64KiB" }   # quota per namespace
+//! namespaces = 16               # storage namespaces one component may open
+//!
+//! [storage]                     # optional: the store `storage` and `wasi:keyvalue` reach
+//! path = "data/airssys.redb"    # relative to this file; or `memory = true`
+//! cache = "32MiB"               # committed values kept in memory for fast reads
 //!
 //! [components.greeter]
 //! source = "greeter.wasm"       # relative to this file
 //! config = { greeting = "Hi" }
 //! limits = { memory = "16MiB", call_timeout = "2s", fuel = 50_000_000 }
 //! supervision = { policy = "restart", max_restarts = 3, window = "1m", pending = "fail" }
-//! grants = { fs_read = ["/srv/greeter/**"], net = ["api.example.com:443"] }
+//! grants = { fs_read = ["/srv/greeter/**"], net = ["api.example.com:443"], storage = ["greeter"] }
 //! ```
 //!
 //! Unknown keys and malformed values are errors that name the line. Sizes are a number of
@@ -35,6 +41,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::storage::{DEFAULT_CACHE_SIZE, Quota, Storage};
 use crate::{
     Capabilities, ComponentHandle, Error, Host, HostBuilder, HttpSettings, Limits, LoadOptions,
     Mode, Pending, Restart, Result, Supervision,
@@ -55,7 +62,43 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct AppManifest {
     host: HostBuilder,
+    storage: Option<StorageConfig>,
     components: BTreeMap<String, AppComponent>,
+}
+
+/// Where the store of `[storage]` lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StorageConfig {
+    /// A redb file (`path`, resolved against the manifest's directory) with a cache of
+    /// `cache` bytes of committed values.
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Bytes of committed keys and values kept in memory.
+        cache: u64,
+    },
+    /// In memory (`memory = true`): gone when the host stops. For tests and trials.
+    Memory,
+}
+
+impl StorageConfig {
+    /// Opens the store. A missing file is created, with its directory; it blocks while redb
+    /// opens it, and one process at a time may have it open.
+    pub fn open(&self) -> Result<Storage> {
+        Ok(match self {
+            Self::File { path, cache } => {
+                if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                        path: dir.to_owned(),
+                        source,
+                    })?;
+                }
+                Storage::open_with_cache(path, *cache)?
+            }
+            Self::Memory => Storage::in_memory(),
+        })
+    }
 }
 
 /// One component of an [`AppManifest`].
@@ -128,6 +171,11 @@ impl AppManifest {
         if let Some(supervision) = &raw.supervision {
             host = host.supervision(supervision.to_policy());
         }
+        let storage = raw
+            .storage
+            .map(|storage| storage.config(base))
+            .transpose()
+            .map_err(|err| format!("[storage]: {err}"))?;
         let mut components = BTreeMap::new();
         for (name, component) in raw.components {
             airssys_contract::validate_name(&name)
@@ -148,12 +196,26 @@ impl AppManifest {
             let source = base.join(component.source);
             components.insert(name, AppComponent { source, options });
         }
-        Ok(Self { host, components })
+        Ok(Self {
+            host,
+            storage,
+            components,
+        })
     }
 
-    /// The host settings of `[host]`, `[limits]` and `[supervision]`.
-    pub fn host_builder(&self) -> HostBuilder {
-        self.host.clone()
+    /// The host settings of `[host]`, `[limits]` and `[supervision]`, with the store of
+    /// `[storage]` opened (each call opens it again; a file can be open once at a time).
+    pub fn host_builder(&self) -> Result<HostBuilder> {
+        let host = self.host.clone();
+        Ok(match &self.storage {
+            Some(storage) => host.storage(storage.open()?),
+            None => host,
+        })
+    }
+
+    /// Where `[storage]` keeps the store, if the file has that table.
+    pub fn storage(&self) -> Option<&StorageConfig> {
+        self.storage.as_ref()
     }
 
     /// The components, by name, in name order.
@@ -182,8 +244,38 @@ struct RawFile {
     host: RawHost,
     limits: Option<RawLimits>,
     supervision: Option<RawSupervision>,
+    storage: Option<RawStorage>,
     #[serde(default)]
     components: BTreeMap<String, RawComponent>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStorage {
+    path: Option<PathBuf>,
+    memory: Option<bool>,
+    cache: Option<Size>,
+}
+
+impl RawStorage {
+    fn config(self, base: &Path) -> Result<StorageConfig, String> {
+        match (self.path, self.memory.unwrap_or(false)) {
+            (Some(_), true) => {
+                Err("set either `path` (a file) or `memory = true`, not both".into())
+            }
+            (Some(path), false) => Ok(StorageConfig::File {
+                path: base.join(path),
+                cache: self.cache.map_or(DEFAULT_CACHE_SIZE, |cache| cache.0),
+            }),
+            (None, true) if self.cache.is_some() => {
+                Err("`cache` is for a file; an in-memory store needs none".into())
+            }
+            (None, true) => Ok(StorageConfig::Memory),
+            (None, false) => Err(
+                "say where the store lives: `path = \"data/airssys.redb\"` (relative to this file) or `memory = true`".into(),
+            ),
+        }
+    }
 }
 
 #[derive(Default, Deserialize)]
@@ -245,6 +337,36 @@ struct RawLimits {
     call_timeout: Option<Dur>,
     fuel: Option<u64>,
     max_payload: Option<Size>,
+    storage: Option<RawQuota>,
+    namespaces: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQuota {
+    max_keys: Option<u64>,
+    max_bytes: Option<Size>,
+    max_value_size: Option<Size>,
+    max_key_size: Option<Size>,
+}
+
+impl RawQuota {
+    /// Overrides the fields given here on top of `quota`.
+    fn apply(&self, mut quota: Quota) -> Quota {
+        if let Some(keys) = self.max_keys {
+            quota = quota.max_keys(keys);
+        }
+        if let Some(bytes) = self.max_bytes {
+            quota = quota.max_bytes(bytes.0);
+        }
+        if let Some(bytes) = self.max_value_size {
+            quota = quota.max_value_size(bytes.0);
+        }
+        if let Some(bytes) = self.max_key_size {
+            quota = quota.max_key_size(bytes.0);
+        }
+        quota
+    }
 }
 
 impl RawLimits {
@@ -267,6 +389,13 @@ impl RawLimits {
         }
         if let Some(payload) = self.max_payload {
             limits = limits.max_payload(payload.usize()?);
+        }
+        if let Some(quota) = &self.storage {
+            let quota = quota.apply(limits.storage);
+            limits = limits.storage(quota);
+        }
+        if let Some(namespaces) = self.namespaces {
+            limits = limits.namespaces(namespaces);
         }
         Ok(limits)
     }
@@ -426,12 +555,16 @@ mod tests {
             nameservers = ["127.0.0.53:53"]
             [limits]
             memory = "32MiB"
+            storage = { max_keys = 10, max_value_size = "1KiB" }
             [supervision]
             policy = "stop"
+            [storage]
+            path = "data/kv.redb"
+            cache = "1MiB"
             [components.a]
             source = "a.wasm"
             config = { k = "v" }
-            limits = { call_timeout = "2s", fuel = 1000, max_payload = 4096 }
+            limits = { call_timeout = "2s", fuel = 1000, max_payload = 4096, storage = { max_keys = 5 }, namespaces = 3 }
             supervision = { policy = "restart", max_restarts = 2, window = "1m", pending = "fail" }
             grants = { fs_read = ["/srv/a/**"], net = ["api.example.com:443"] }
             [components.b]
@@ -440,7 +573,14 @@ mod tests {
             Path::new("/app"),
         )
         .unwrap();
-        let builder = app.host_builder();
+        assert_eq!(
+            app.storage(),
+            Some(&StorageConfig::File {
+                path: "/app/data/kv.redb".into(),
+                cache: 1 << 20
+            })
+        );
+        let builder = app.host.clone();
         assert_eq!(builder.epoch_tick, Duration::from_millis(5));
         assert!(builder.fuel_metering);
         assert_eq!(builder.supervision, Supervision::Stop);
@@ -462,6 +602,12 @@ mod tests {
         assert_eq!(limits.memory, 32 << 20, "file-level defaults apply");
         assert_eq!(limits.call_timeout, Duration::from_secs(2));
         assert_eq!((limits.fuel, limits.max_payload), (Some(1000), 4096));
+        assert_eq!(
+            limits.storage,
+            Quota::new().max_keys(5).max_value_size(1024),
+            "a component's storage quota changes only the fields it names"
+        );
+        assert_eq!(limits.namespaces, 3);
         let Some(Supervision::Restart(policy)) = &a.options.supervision else {
             panic!("{:?}", a.options.supervision)
         };
@@ -516,6 +662,23 @@ mod tests {
         let e = err("[host.http]\nroots = []\n[components.a]\nsource = \"a\"\n");
         assert!(
             e.contains("line 2") && e.contains("unknown field `roots`"),
+            "{e}"
+        );
+        let e = err("[storage]\ncache = \"1MiB\"\n[components.a]\nsource = \"a\"\n");
+        assert!(
+            e.contains("[storage]") && e.contains("memory = true"),
+            "{e}"
+        );
+        let e = err("[storage]\npath = \"a\"\nmemory = true\n[components.a]\nsource = \"a\"\n");
+        assert!(e.contains("not both"), "{e}");
+        let e = err("[storage]\npaht = \"a\"\n[components.a]\nsource = \"a\"\n");
+        assert!(
+            e.contains("line 2") && e.contains("unknown field `paht`"),
+            "{e}"
+        );
+        let e = err("[components.a]\nsource = \"a\"\nlimits = { storage = { max_keyz = 1 } }\n");
+        assert!(
+            e.contains("line 3") && e.contains("unknown field `max_keyz`"),
             "{e}"
         );
         let e = err("[host]\nmode = \"lax\"\n[components.a]\nsource = \"a\"\n");

@@ -167,6 +167,9 @@ pub enum Error {
     /// The host itself could not be configured.
     #[error("invalid host configuration: {0}")]
     Config(String),
+    /// The host's store could not be opened or used (see [`StorageError`](crate::storage::StorageError)).
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
     /// The component's `init` returned an error: the instance did not start.
     #[error("{component} failed to initialise: {error}")]
     Init {

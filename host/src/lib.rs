@@ -27,8 +27,8 @@
 //! name): see [`LoadOptions::address`], [`Host::component`], [`Host::components`] and
 //! [`Host::stop`]. Errors, [`Event`]s and audit lines name it by its [`Identity`].
 //!
-//! Guests get WASI with no environment, and files and TCP connects only as the operator
-//! granted what they declared (see [`Mode`] and [`LoadOptions::grants`]); their stdout and
+//! Guests get WASI with no environment, and files, TCP connects and storage namespaces
+//! ([`HostBuilder::storage`], [`storage`]) only as the operator granted what they declared (see [`Mode`] and [`LoadOptions::grants`]); their stdout and
 //! stderr lines, and their `airssys::log` events, go to `tracing` on the `airssys::guest`
 //! target, tagged with their address and `name@version`.
 //!
@@ -60,7 +60,7 @@ pub use airssys_contract::{
     CONTENT_TYPE_BYTES, CONTENT_TYPE_JSON, CONTENT_TYPE_TEXT, CONTRACT_VERSION, Capabilities,
     CapabilityKind, ErrorKind, Health, Manifest, PatternError, Payload,
 };
-pub use app::{AppComponent, AppManifest};
+pub use app::{AppComponent, AppManifest, StorageConfig};
 pub use error::{Error, GuestError, GuestPanic, Result, Trap, TrapKind};
 pub use events::{Event, EventKind};
 pub use host::{

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use wasmtime::ResourceLimiter;
 
+use crate::storage::Quota;
 use crate::{Error, Result};
 
 /// One wasm page: the smallest amount linear memory grows by.
@@ -34,6 +35,8 @@ pub const MAX_PAYLOAD: usize = u32::MAX as usize;
 /// | [`call_timeout`](Self::call_timeout) | 10 s of wall-clock time per call | the host's epoch tick ..= [`MAX_CALL_TIMEOUT`] (1 day) | [`TrapKind::Deadline`](crate::TrapKind::Deadline) |
 /// | [`fuel`](Self::fuel) | none | 1 or more, on a host with fuel metering | [`TrapKind::OutOfFuel`](crate::TrapKind::OutOfFuel) |
 /// | [`max_payload`](Self::max_payload) | 16 MiB per request or reply body | 1 ..= [`MAX_PAYLOAD`] (4 GiB - 1) | [`Error::PayloadTooLarge`](crate::Error::PayloadTooLarge) |
+/// | [`storage`](Self::storage) | [`Quota::default`] per namespace it writes (100 000 keys, 64 MiB, 1 MiB values, 1 KiB keys) | any | the write fails with `quota-exceeded` in the guest |
+/// | [`namespaces`](Self::namespaces) | 64 storage namespaces opened | 1 or more | the open fails with `quota-exceeded` in the guest |
 ///
 /// A value outside its range is refused with [`Error::Config`](crate::Error::Config), naming
 /// the setting and the range, when a host is built or a component started with it.
@@ -61,6 +64,12 @@ pub struct Limits {
     pub fuel: Option<u64>,
     /// Largest request or reply body, in bytes.
     pub max_payload: usize,
+    /// The quota of every storage namespace the component writes, on top of the namespace's
+    /// own (each limit the lower of the two).
+    pub storage: Quota,
+    /// Most distinct storage namespaces the component may open while it runs (across its
+    /// instances and restarts), so a grant like `app.>` cannot create namespaces without end.
+    pub namespaces: usize,
 }
 
 impl Default for Limits {
@@ -72,6 +81,8 @@ impl Default for Limits {
             call_timeout: Duration::from_secs(10),
             fuel: None,
             max_payload: 16 << 20,
+            storage: Quota::default(),
+            namespaces: 64,
         }
     }
 }
@@ -121,6 +132,19 @@ impl Limits {
         self
     }
 
+    /// The quota of every storage namespace the component writes, on top of the namespace's
+    /// own: keys, bytes, value and key sizes.
+    pub fn storage(mut self, quota: Quota) -> Self {
+        self.storage = quota;
+        self
+    }
+
+    /// Most distinct storage namespaces the component may open while it runs.
+    pub fn namespaces(mut self, namespaces: usize) -> Self {
+        self.namespaces = namespaces;
+        self
+    }
+
     /// Refuses settings no component could run under, naming the setting and the fix.
     pub(crate) fn validate(&self, fuel_metering: bool, epoch_tick: Duration) -> Result<()> {
         let bad = |message: String| Err(Error::Config(message));
@@ -156,6 +180,11 @@ impl Limits {
                 "max_payload of {} bytes is over the accepted {MAX_PAYLOAD} (4 GiB - 1), the most a body can carry into a component",
                 self.max_payload
             ));
+        }
+        if self.namespaces == 0 {
+            return bad(
+                "namespaces is 0, so no storage namespace could be opened; use 1 or more".into(),
+            );
         }
         match self.fuel {
             Some(0) => bad("a fuel budget of 0 stops every call at once; use e.g. 10_000_000".into()),

@@ -69,6 +69,7 @@ pub mod http;
 pub mod log;
 mod message;
 pub mod process;
+pub mod storage;
 
 #[doc(hidden)]
 pub mod __private;

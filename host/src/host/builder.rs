@@ -11,6 +11,7 @@ use wasmtime::{Engine, OptLevel};
 
 use crate::interfaces::{HttpClient, StoreData};
 use crate::policy::AuditLog;
+use crate::storage::Storage;
 use crate::{
     DEFAULT_MAX_COMPONENT_SIZE, Error, HttpSettings, Limits, Mode, Result, Supervision, interfaces,
 };
@@ -33,7 +34,7 @@ const EPOCH_TICKS: RangeInclusive<Duration> = Duration::from_micros(100)..=Durat
 /// Accepted [`HostBuilder::max_wasm_stack`]: 64 KiB to 64 MiB.
 const WASM_STACKS: RangeInclusive<usize> = 64 << 10..=64 << 20;
 
-/// Configures a [`Host`]. `HostBuilder::default()` (what [`Host::new`] uses) gives:
+/// Configures a [`Host`](crate::Host). `HostBuilder::default()` (what [`Host::new`](crate::Host::new) uses) gives:
 ///
 /// | setting | default | accepted |
 /// |---|---|---|
@@ -47,6 +48,7 @@ const WASM_STACKS: RangeInclusive<usize> = 64 << 10..=64 << 20;
 /// | [`mode`](Self::mode) | [`Mode::Strict`] | |
 /// | [`audit_log`](Self::audit_log) | none (audit events go to `tracing` only) | a file that can be opened for appending |
 /// | [`http`](Self::http) | [`HttpSettings::default`] (system roots, no downgrade, system DNS) | readable PEM roots |
+/// | [`storage`](Self::storage) | none (storage calls fail with `unavailable`) | |
 ///
 /// A value outside its range fails [`build`](Self::build) with [`Error::Config`] naming the
 /// setting and the range.
@@ -70,6 +72,7 @@ pub struct HostBuilder {
     pub(crate) mode: Mode,
     audit_log: Option<PathBuf>,
     pub(crate) http: HttpSettings,
+    pub(crate) storage: Option<Storage>,
 }
 
 impl Default for HostBuilder {
@@ -85,6 +88,7 @@ impl Default for HostBuilder {
             mode: Mode::Strict,
             audit_log: None,
             http: HttpSettings::default(),
+            storage: None,
         }
     }
 }
@@ -151,6 +155,22 @@ impl HostBuilder {
     /// whether `https` may redirect to `http`, which DNS servers resolve names.
     pub fn http(mut self, settings: HttpSettings) -> Self {
         self.http = settings;
+        self
+    }
+
+    /// The key-value store components reach through `airssys:core/storage` and
+    /// `wasi:keyvalue`, in the namespaces they declared and were granted:
+    /// [`Storage::open`] for a durable redb file, [`Storage::in_memory`] for tests. The host
+    /// keeps a clone; [`Host::storage`](crate::Host::storage) gives it back, for seeding and
+    /// inspection.
+    ///
+    /// ```no_run
+    /// use airssys_host::{Host, storage::Storage};
+    /// let host = Host::builder().storage(Storage::open("data/app.redb")?).build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn storage(mut self, storage: Storage) -> Self {
+        self.storage = Some(storage);
         self
     }
 

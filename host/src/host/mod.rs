@@ -27,6 +27,7 @@ use crate::interfaces::{HttpClient, StoreData};
 use crate::policy::AuditLog;
 use crate::registry::{ComponentInfo, Registry};
 use crate::source::read_limited;
+use crate::storage::Storage;
 use crate::{Error, Event, Result, Source};
 
 /// Loads and runs airssys components, each under an address. Build it once and share it (it
@@ -220,6 +221,22 @@ impl Host {
     /// subscribes.
     pub fn events(&self) -> broadcast::Receiver<Event> {
         self.inner.events.subscribe()
+    }
+
+    /// The store components reach through `storage` and `wasi:keyvalue`
+    /// ([`HostBuilder::storage`]), if the host has one: read and write its namespaces
+    /// host-side to seed, inspect or migrate them. Guests see these writes at once.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use airssys_host::{Host, storage::Storage};
+    /// let host = Host::builder().storage(Storage::in_memory()).build()?;
+    /// let visits = host.storage().expect("configured above").namespace("visits")?;
+    /// visits.set("count", "100").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn storage(&self) -> Option<&Storage> {
+        self.inner.settings.storage.as_ref()
     }
 
     /// The wasmtime engine, for embedders that need it (e.g. to share with other code).

@@ -10,7 +10,7 @@ use wasmtime::component::{Component, Linker};
 use super::{ComponentHandle, Host, LoadOptions};
 use crate::bindings;
 use crate::inspect::{Inspection, inspect_named};
-use crate::interfaces::StoreData;
+use crate::interfaces::{ComponentStorage, StoreData};
 use crate::policy::{EffectiveCapabilities, Gate};
 use crate::registry::{Entry, Slot, Version};
 use crate::runtime::{Actor, Blueprint, Instance, Shared};
@@ -144,6 +144,7 @@ impl Prepared {
             limits,
             fuel_metering: settings.fuel_metering,
             http: host.http.clone(),
+            storage: Arc::new(ComponentStorage::new(settings.storage.clone())),
         });
         match Instance::start(&blueprint, &shared).await {
             Ok(instance) => {

@@ -13,8 +13,10 @@
 mod core;
 mod fs;
 mod http;
+mod keyvalue;
 mod process;
 mod stdio;
+mod storage;
 mod wasi;
 
 use std::sync::Arc;
@@ -26,6 +28,8 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 pub(crate) use self::core::{CoreCtx, LogBudget, MAX_LOG_LINES_PER_CALL};
 pub(crate) use self::http::HttpClient;
 pub use self::http::HttpSettings;
+pub(crate) use self::storage::ComponentStorage;
+use self::storage::StorageCtx;
 use crate::bindings::wit;
 use crate::limits::Limiter;
 use crate::policy::{Denied, Gate};
@@ -42,7 +46,9 @@ pub(crate) struct StoreData {
     pub(crate) wasi: WasiCtx,
     /// The host's HTTP client (resolver and TLS), shared by every instance.
     pub(crate) http: Arc<HttpClient>,
-    /// Resources of every interface (WASI streams, sockets, ...).
+    /// Shared by `storage` and `wasi:keyvalue`.
+    pub(crate) storage: StorageCtx,
+    /// Resources of every interface (WASI streams, sockets, storage handles, ...).
     pub(crate) table: ResourceTable,
     /// The store's resource limiter.
     pub(crate) limiter: Limiter,
@@ -55,10 +61,12 @@ impl StoreData {
         limits: Limits,
         limiter: Limiter,
         http: Arc<HttpClient>,
+        storage: Arc<ComponentStorage>,
     ) -> Self {
         let log = Arc::new(LogBudget::default());
         Self {
             wasi: wasi::context(&gate, &log),
+            storage: StorageCtx::new(storage),
             core: CoreCtx::new(gate.identity().clone(), config, log),
             http,
             gate,
@@ -94,7 +102,19 @@ pub(crate) fn link(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
         limits: &data.limits,
         deadline: data.deadline,
         client: &data.http,
-    })
+    })?;
+    storage::add_to_linker(linker, stored)?;
+    keyvalue::add_to_linker(linker, stored)
+}
+
+/// The view `storage` and `wasi:keyvalue` share.
+fn stored(data: &mut StoreData) -> storage::Stored<'_> {
+    storage::Stored {
+        gate: &data.gate,
+        limits: &data.limits,
+        ctx: &mut data.storage,
+        table: &mut data.table,
+    }
 }
 
 impl WasiView for StoreData {

@@ -7,7 +7,7 @@ use wasmtime::Store;
 use super::Shared;
 use super::sandbox;
 use crate::bindings::{self, exports::airssys::core::lifecycle};
-use crate::interfaces::{HttpClient, StoreData};
+use crate::interfaces::{ComponentStorage, HttpClient, StoreData};
 use crate::limits::Limiter;
 use crate::{Error, Limits, Result};
 
@@ -23,6 +23,8 @@ pub(crate) struct Blueprint {
     pub(crate) fuel_metering: bool,
     /// The host's HTTP client.
     pub(crate) http: Arc<HttpClient>,
+    /// The host's store and the namespaces this component opened, kept across restarts.
+    pub(crate) storage: Arc<ComponentStorage>,
 }
 
 /// A live instance: the store that holds its state, and its lifecycle exports.
@@ -46,6 +48,7 @@ impl Instance {
             blueprint.limits.clone(),
             limiter,
             blueprint.http.clone(),
+            blueprint.storage.clone(),
         );
         let mut store = Store::new(blueprint.pre.engine(), data);
         sandbox::configure(&mut store);

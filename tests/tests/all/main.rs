@@ -2,6 +2,7 @@
 //! one module per area. Real guest components built from source, driven through the real host.
 
 mod capabilities;
+mod components_remember;
 mod file_escapes;
 mod https;
 mod identity;

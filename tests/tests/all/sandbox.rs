@@ -427,7 +427,7 @@ supervision = {{ policy = "stop" }}
         guest(HOSTILE).display()
     );
     let app = AppManifest::from_toml(&toml, std::path::Path::new("/")).unwrap();
-    let host = app.host_builder().build().unwrap();
+    let host = app.host_builder().unwrap().build().unwrap();
     let running = app.start(&host).await.unwrap();
     let [(_, bomb), (_, burner)] = &running[..] else {
         panic!()

@@ -7,6 +7,10 @@
 //! fuel_metering = true
 //! mode = "strict"               # strict | permissive | development
 //! audit_log = "audit.jsonl"     # relative to this file
+//! max_instances = 1000          # all components together
+//! max_memory = "4GiB"           # linear memory of all instances together
+//! max_cache_size = "256MiB"     # compiled code kept in memory
+//! allocator = "pooling"         # on-demand | pooling
 //!
 //! [limits]                      # optional: defaults for every component
 //! memory = "64MiB"
@@ -31,8 +35,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::{
-    Capabilities, ComponentHandle, Error, Host, HostBuilder, Limits, LoadOptions, Mode, Pending,
-    Restart, Result, Supervision,
+    Allocator, Capabilities, ComponentHandle, Error, Host, HostBuilder, Limits, LoadOptions, Mode,
+    Pending, Restart, Result, Supervision,
 };
 
 /// A parsed `airssys.toml`: host settings and the components to run.
@@ -112,6 +116,21 @@ impl AppManifest {
         if let Some(audit) = raw.host.audit_log {
             host = host.audit_log(base.join(audit));
         }
+        if let Some(instances) = raw.host.max_instances {
+            host = host.max_instances(instances);
+        }
+        if let Some(memory) = raw.host.max_memory {
+            host = host.max_memory(memory.0);
+        }
+        if let Some(size) = raw.host.max_cache_size {
+            host = host.max_cache_size(size.usize()?);
+        }
+        if let Some(allocator) = raw.host.allocator {
+            host = host.allocator(match allocator {
+                RawAllocator::OnDemand => Allocator::OnDemand,
+                RawAllocator::Pooling => Allocator::Pooling,
+            });
+        }
         let defaults = raw
             .limits
             .as_ref()
@@ -188,6 +207,17 @@ struct RawHost {
     fuel_metering: Option<bool>,
     mode: Option<Mode>,
     audit_log: Option<PathBuf>,
+    max_instances: Option<usize>,
+    max_memory: Option<Size>,
+    max_cache_size: Option<Size>,
+    allocator: Option<RawAllocator>,
+}
+
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum RawAllocator {
+    OnDemand,
+    Pooling,
 }
 
 #[derive(Deserialize)]
@@ -386,6 +416,10 @@ mod tests {
             fuel_metering = true
             mode = "permissive"
             audit_log = "audit.jsonl"
+            max_instances = 50
+            max_memory = "1GiB"
+            max_cache_size = "64MiB"
+            allocator = "pooling"
             [limits]
             memory = "32MiB"
             [supervision]
@@ -407,6 +441,15 @@ mod tests {
         assert!(builder.fuel_metering);
         assert_eq!(builder.supervision, Supervision::Stop);
         assert_eq!(builder.mode, Mode::Permissive);
+        assert_eq!(
+            (
+                builder.max_instances,
+                builder.max_memory,
+                builder.max_cache_size
+            ),
+            (50, 1 << 30, 64 << 20)
+        );
+        assert_eq!(builder.allocator, Allocator::Pooling);
         let (name, a) = app.components().next().unwrap();
         assert_eq!(
             a.options.grants.get(crate::CapabilityKind::FsRead),
@@ -463,6 +506,12 @@ mod tests {
         let e = err("[components.a]\nsource = \"a\"\ngrants = { files = [\"/x\"] }\n");
         assert!(
             e.contains("line 3") && e.contains("unknown variant `files`"),
+            "{e}"
+        );
+        let e = err("[host]\nallocator = \"pool\"\n[components.a]\nsource = \"a\"\n");
+        assert!(
+            e.contains("line 2")
+                && e.contains("unknown variant `pool`, expected `on-demand` or `pooling`"),
             "{e}"
         );
         let e = err("[host]\nmode = \"lax\"\n[components.a]\nsource = \"a\"\n");

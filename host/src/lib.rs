@@ -55,17 +55,19 @@ mod source;
 mod state;
 pub mod storage;
 mod supervision;
+mod totals;
 
 pub use airssys_contract::{
     CONTENT_TYPE_BYTES, CONTENT_TYPE_JSON, CONTENT_TYPE_TEXT, CONTRACT_VERSION, Capabilities,
     CapabilityKind, ErrorKind, Health, Manifest, PatternError, Payload,
 };
 pub use app::{AppComponent, AppManifest};
-pub use error::{Error, GuestError, GuestPanic, Result, Trap, TrapKind};
+pub use error::{Error, GuestError, GuestPanic, HostLimit, Result, Trap, TrapKind};
 pub use events::{Event, EventKind};
 pub use host::{
-    ComponentHandle, DEFAULT_EPOCH_TICK, DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_WASM_STACK, Host,
-    HostBuilder, LoadOptions, Prepared, load,
+    Allocator, ComponentHandle, DEFAULT_EPOCH_TICK, DEFAULT_MAILBOX_CAPACITY,
+    DEFAULT_MAX_CACHE_SIZE, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_MEMORY, DEFAULT_MAX_WASM_STACK,
+    Host, HostBuilder, LoadOptions, Prepared, load,
 };
 pub use identity::Identity;
 pub use inspect::{Inspection, inspect, inspect_file};
@@ -76,3 +78,4 @@ pub use runtime::Stats;
 pub use source::{DEFAULT_MAX_COMPONENT_SIZE, Source};
 pub use state::State;
 pub use supervision::{Pending, Restart, Supervision};
+pub use totals::HostUsage;

@@ -2,6 +2,8 @@
 //! one module per area. Real guest components built from source, driven through the real host.
 
 mod capabilities;
+mod deadlines;
+mod host_limits;
 mod identity;
 mod lifecycle;
 mod load_errors;

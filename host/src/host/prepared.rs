@@ -101,6 +101,9 @@ impl Prepared {
     /// `init` with the configuration in `options`. It then serves calls through the handle,
     /// supervised by the options' (or host's) policy.
     ///
+    /// Must run inside a tokio runtime with its time driver enabled (`enable_all`, as
+    /// `#[tokio::main]` does): the component's calls run there, under their deadlines.
+    ///
     /// An address whose component has not stopped is [`Error::AddressTaken`]; a stopped one is
     /// replaced. If `init` fails or traps, the component is listed as
     /// [`State::Failed`](crate::State::Failed) and the error returned.

@@ -81,11 +81,13 @@ impl Mailbox {
     }
 
     /// Runs the guest's `shutdown` after the calls queued before it, and returns once the
-    /// instance is stopped. An idle instance is stopped in the caller's task.
+    /// instance is stopped. An idle instance is stopped in the caller's task, if that runs on
+    /// tokio (the call path needs its timers).
     pub(crate) async fn shutdown(&self) -> Result<()> {
         let (reply, answer) = oneshot::channel();
+        let here = Handle::try_current().is_ok();
         match self.home.unpark() {
-            Some(Parked { actor, inbox }) if inbox.is_empty() => {
+            Some(Parked { actor, inbox }) if here && inbox.is_empty() => {
                 Detached::new(actor.shut_down(inbox, reply), &self.home.runtime).await;
             }
             parked => {

@@ -92,7 +92,9 @@ impl Actor {
 
     /// Serves calls until none is left, then parks in its home and ends this task; or until
     /// shutdown, the policy gives up after a trap, or every handle and the host are gone.
-    /// Then it answers whoever is still waiting with why the instance stopped.
+    /// Then it answers whoever is still waiting with why the instance stopped. The cold
+    /// paths (stops, recovery) are boxed, so the task spawned for each burst of calls stays
+    /// small (about 1 KiB instead of 4).
     pub(crate) async fn run(mut self, mut inbox: mpsc::Receiver<Call>) {
         let (supervisor, stop) = loop {
             let call = match self.supervisor.replay.pop_front() {
@@ -101,9 +103,11 @@ impl Actor {
                     Ok(call) => call,
                     Err(TryRecvError::Empty) => match self.home.upgrade() {
                         Some(home) => return home.park(self, inbox),
-                        None => break self.stop(DROPPED, None).await,
+                        None => break Box::pin(self.stop(DROPPED, None)).await,
                     },
-                    Err(TryRecvError::Disconnected) => break self.stop(DROPPED, None).await,
+                    Err(TryRecvError::Disconnected) => {
+                        break Box::pin(self.stop(DROPPED, None)).await;
+                    }
                 },
             };
             // A busy mailbox must not keep this worker from its other tasks.
@@ -133,7 +137,9 @@ impl Actor {
                     let _ = reply.send(result);
                     trap
                 }
-                Call::Shutdown(reply) => break self.stop("it was shut down", Some(reply)).await,
+                Call::Shutdown(reply) => {
+                    break Box::pin(self.stop("it was shut down", Some(reply))).await;
+                }
             };
             if let Some(trap) = trap {
                 // The trapped instance is retired first: its store, memory and pool slot are
@@ -144,7 +150,7 @@ impl Actor {
                     home,
                 } = self;
                 drop(instance);
-                match supervisor.recover(trap, &mut inbox).await {
+                match Box::pin(supervisor.recover(trap, &mut inbox)).await {
                     Ok(instance) => {
                         self = Self {
                             instance,
@@ -156,7 +162,7 @@ impl Actor {
                 }
             }
         };
-        supervisor.finish(stop, inbox).await;
+        Box::pin(supervisor.finish(stop, inbox)).await;
     }
 
     /// Shuts down an idle instance with nothing queued, in whichever task calls it.

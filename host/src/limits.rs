@@ -12,6 +12,8 @@ use crate::{Error, HostLimit, Result};
 
 /// One wasm page: the smallest amount linear memory grows by.
 const WASM_PAGE: u64 = 64 * 1024;
+/// The longest `call_timeout` accepted, so deadlines stay representable as `Instant`s.
+const MAX_CALL_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
 /// Resource limits for each instance of a component. Set defaults for every component with
 /// [`HostBuilder::limits`](crate::HostBuilder::limits), or per load with
@@ -125,6 +127,12 @@ impl Limits {
         }
         if self.call_timeout.is_zero() {
             return bad("call_timeout is zero, so every call would time out; use e.g. 1 s".into());
+        }
+        if self.call_timeout > MAX_CALL_TIMEOUT {
+            return bad(format!(
+                "call_timeout {:?} is over a year; a call that may run that long is not bounded, use at most 365 days",
+                self.call_timeout
+            ));
         }
         if self.call_timeout < epoch_tick {
             return bad(format!(

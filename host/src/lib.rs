@@ -2,7 +2,7 @@
 //!
 //! `airssys-host` is the host half of airssys. It loads components written with the `airssys`
 //! SDK, checks they are components of the `airssys:core` world before compiling them, and
-//! runs each instance as a task that serves calls one at a time with its state kept.
+//! runs each instance as an actor that serves calls one at a time with its state kept.
 //!
 //! ```no_run
 //! #[tokio::main]

@@ -7,6 +7,10 @@
 //! fuel_metering = true
 //! mode = "strict"               # strict | permissive | development
 //! audit_log = "audit.jsonl"     # relative to this file
+//! max_instances = 1000          # all components together
+//! max_memory = "4GiB"           # linear memory of all instances together
+//! max_cache_size = "256MiB"     # compiled code kept in memory
+//! allocator = "pooling"         # on-demand | pooling
 //!
 //! [host.http]                   # optional: the client behind airssys::http
 //! extra_roots = ["ca.pem"]      # PEM CA files trusted beside the system's roots
@@ -43,8 +47,8 @@ use serde::Deserialize;
 
 use crate::storage::{DEFAULT_CACHE_SIZE, Quota, Storage};
 use crate::{
-    Capabilities, ComponentHandle, Error, Host, HostBuilder, HttpSettings, Limits, LoadOptions,
-    Mode, Pending, Restart, Result, Supervision,
+    Allocator, Capabilities, ComponentHandle, Error, Host, HostBuilder, HttpSettings, Limits,
+    LoadOptions, Mode, Pending, Restart, Result, Supervision,
 };
 
 /// A parsed `airssys.toml`: host settings and the components to run.
@@ -162,6 +166,21 @@ impl AppManifest {
         }
         if let Some(http) = raw.host.http {
             host = host.http(http.settings(base));
+        }
+        if let Some(instances) = raw.host.max_instances {
+            host = host.max_instances(instances);
+        }
+        if let Some(memory) = raw.host.max_memory {
+            host = host.max_memory(memory.0);
+        }
+        if let Some(size) = raw.host.max_cache_size {
+            host = host.max_cache_size(size.usize()?);
+        }
+        if let Some(allocator) = raw.host.allocator {
+            host = host.allocator(match allocator {
+                RawAllocator::OnDemand => Allocator::OnDemand,
+                RawAllocator::Pooling => Allocator::Pooling,
+            });
         }
         let defaults = raw
             .limits
@@ -289,6 +308,17 @@ struct RawHost {
     mode: Option<Mode>,
     audit_log: Option<PathBuf>,
     http: Option<RawHttp>,
+    max_instances: Option<usize>,
+    max_memory: Option<Size>,
+    max_cache_size: Option<Size>,
+    allocator: Option<RawAllocator>,
+}
+
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum RawAllocator {
+    OnDemand,
+    Pooling,
 }
 
 #[derive(Deserialize)]
@@ -553,6 +583,10 @@ mod tests {
             extra_roots = ["ca.pem"]
             allow_downgrade = true
             nameservers = ["127.0.0.53:53"]
+            max_instances = 50
+            max_memory = "1GiB"
+            max_cache_size = "64MiB"
+            allocator = "pooling"
             [limits]
             memory = "32MiB"
             storage = { max_keys = 10, max_value_size = "1KiB" }
@@ -590,6 +624,15 @@ mod tests {
             .allow_downgrade(true)
             .nameserver("127.0.0.53:53".parse().unwrap());
         assert_eq!(builder.http, http);
+        assert_eq!(
+            (
+                builder.max_instances,
+                builder.max_memory,
+                builder.max_cache_size
+            ),
+            (50, 1 << 30, 64 << 20)
+        );
+        assert_eq!(builder.allocator, Allocator::Pooling);
         let (name, a) = app.components().next().unwrap();
         assert_eq!(
             a.options.grants.get(crate::CapabilityKind::FsRead),
@@ -679,6 +722,12 @@ mod tests {
         let e = err("[components.a]\nsource = \"a\"\nlimits = { storage = { max_keyz = 1 } }\n");
         assert!(
             e.contains("line 3") && e.contains("unknown field `max_keyz`"),
+            "{e}"
+        );
+        let e = err("[host]\nallocator = \"pool\"\n[components.a]\nsource = \"a\"\n");
+        assert!(
+            e.contains("line 2")
+                && e.contains("unknown variant `pool`, expected `on-demand` or `pooling`"),
             "{e}"
         );
         let e = err("[host]\nmode = \"lax\"\n[components.a]\nsource = \"a\"\n");

@@ -2,7 +2,7 @@
 //!
 //! `airssys-host` is the host half of airssys. It loads components written with the `airssys`
 //! SDK, checks they are components of the `airssys:core` world before compiling them, and
-//! runs each instance as a task that serves calls one at a time with its state kept.
+//! runs each instance as an actor that serves calls one at a time with its state kept.
 //!
 //! ```no_run
 //! #[tokio::main]
@@ -55,17 +55,19 @@ mod source;
 mod state;
 pub mod storage;
 mod supervision;
+mod totals;
 
 pub use airssys_contract::{
     CONTENT_TYPE_BYTES, CONTENT_TYPE_JSON, CONTENT_TYPE_TEXT, CONTRACT_VERSION, Capabilities,
     CapabilityKind, ErrorKind, Health, Manifest, PatternError, Payload,
 };
 pub use app::{AppComponent, AppManifest, StorageConfig};
-pub use error::{Error, GuestError, GuestPanic, Result, Trap, TrapKind};
+pub use error::{Error, GuestError, GuestPanic, HostLimit, Result, Trap, TrapKind};
 pub use events::{Event, EventKind};
 pub use host::{
-    ComponentHandle, DEFAULT_EPOCH_TICK, DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_WASM_STACK, Host,
-    HostBuilder, LoadOptions, Prepared, load,
+    Allocator, ComponentHandle, DEFAULT_EPOCH_TICK, DEFAULT_MAILBOX_CAPACITY,
+    DEFAULT_MAX_CACHE_SIZE, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_MEMORY, DEFAULT_MAX_WASM_STACK,
+    Host, HostBuilder, LoadOptions, Prepared, load,
 };
 pub use identity::Identity;
 pub use inspect::{Inspection, inspect, inspect_file};
@@ -77,3 +79,4 @@ pub use runtime::Stats;
 pub use source::{DEFAULT_MAX_COMPONENT_SIZE, Source};
 pub use state::State;
 pub use supervision::{Pending, Restart, Supervision};
+pub use totals::HostUsage;

@@ -8,11 +8,11 @@ use std::time::Duration;
 use wasmtime::ResourceLimiter;
 
 use crate::storage::Quota;
-use crate::{Error, Result};
+use crate::totals::Totals;
+use crate::{Error, HostLimit, Result};
 
 /// One wasm page: the smallest amount linear memory grows by.
 const WASM_PAGE: u64 = 64 * 1024;
-
 /// The longest accepted [`Limits::call_timeout`]: one day. Deadlines are instants, so a
 /// bound keeps `now + call_timeout` representable; a day is longer than any call should be.
 pub const MAX_CALL_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
@@ -223,20 +223,30 @@ impl MemoryStats {
 
 /// wasmtime's view of the limits: refuses growth past them and remembers that it did, so a
 /// trap that follows can be reported as a memory limit rather than a bare `unreachable`.
+/// Memory it lets the store grow to is charged against the host's [`Totals`] too, and given
+/// back when the store is dropped.
 pub(crate) struct Limiter {
     memory: u64,
     table_elements: usize,
     instances: usize,
     total: u64,
     stats: Arc<MemoryStats>,
+    totals: Arc<Totals>,
     /// Fuel to give each call: `None` when the engine does not meter fuel.
     pub(crate) fuel_per_call: Option<u64>,
     pub(crate) memory_refused: bool,
     pub(crate) table_refused: bool,
+    /// Growth the host's combined memory limit refused.
+    pub(crate) host_refused: Option<HostLimit>,
 }
 
 impl Limiter {
-    pub(crate) fn new(limits: &Limits, stats: Arc<MemoryStats>, fuel_metering: bool) -> Self {
+    pub(crate) fn new(
+        limits: &Limits,
+        stats: Arc<MemoryStats>,
+        totals: Arc<Totals>,
+        fuel_metering: bool,
+    ) -> Self {
         stats.current.store(0, Ordering::Relaxed);
         Self {
             memory: limits.memory,
@@ -244,15 +254,24 @@ impl Limiter {
             instances: limits.instances,
             total: 0,
             stats,
+            totals,
             fuel_per_call: fuel_metering.then(|| limits.fuel.unwrap_or(u64::MAX)),
             memory_refused: false,
             table_refused: false,
+            host_refused: None,
         }
     }
 
     /// True when a limit refused growth since the last classification.
     pub(crate) fn refused(&self) -> bool {
-        self.memory_refused || self.table_refused
+        self.memory_refused || self.table_refused || self.host_refused.is_some()
+    }
+}
+
+impl Drop for Limiter {
+    fn drop(&mut self) {
+        self.totals.release(self.total);
+        self.stats.current.store(0, Ordering::Relaxed);
     }
 }
 
@@ -270,6 +289,11 @@ impl ResourceLimiter for Limiter {
             .saturating_add(desired as u64);
         if after > self.memory {
             self.memory_refused = true;
+            return Ok(false);
+        }
+        let growth = desired.saturating_sub(current) as u64;
+        if let Err(limit) = self.totals.charge(growth) {
+            self.host_refused = Some(limit);
             return Ok(false);
         }
         self.total = after;

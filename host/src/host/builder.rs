@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::component::Linker;
-use wasmtime::{Engine, OptLevel};
+use wasmtime::{Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
 
 use crate::interfaces::{HttpClient, StoreData};
 use crate::policy::AuditLog;
@@ -22,6 +22,33 @@ pub const DEFAULT_MAILBOX_CAPACITY: usize = 64;
 pub const DEFAULT_EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Default [`HostBuilder::max_wasm_stack`]: 512 KiB.
 pub const DEFAULT_MAX_WASM_STACK: usize = 512 << 10;
+/// Default [`HostBuilder::max_instances`]: 1 000 instances per host.
+pub const DEFAULT_MAX_INSTANCES: usize = 1_000;
+/// Default [`HostBuilder::max_memory`]: 4 GiB of linear memory across all instances.
+pub const DEFAULT_MAX_MEMORY: u64 = 4 << 30;
+/// Default [`HostBuilder::max_cache_size`]: 256 MiB of compiled code.
+pub const DEFAULT_MAX_CACHE_SIZE: usize = 256 << 20;
+
+/// How the engine allocates instances' memories, tables and stacks; see
+/// [`HostBuilder::allocator`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Allocator {
+    /// Each instance maps its memory when it starts and unmaps it when it stops: nothing is
+    /// reserved ahead, and a host with few instances stays small.
+    #[default]
+    OnDemand,
+    /// wasmtime's pooling allocator: slots for [`HostBuilder::max_instances`] instances are
+    /// reserved when the host is built and reused, so starting and stopping is cheaper.
+    Pooling,
+}
+
+/// What the pool keeps per instance on average (a Rust component has 3 core instances, one
+/// memory and 2 tables). Components are not held to these one by one, only the pool's
+/// totals are.
+const POOL_CORE_INSTANCES_PER_INSTANCE: u32 = 8;
+const POOL_MEMORIES_PER_INSTANCE: u32 = 2;
+const POOL_TABLES_PER_INSTANCE: u32 = 4;
 
 /// Accepted [`HostBuilder::max_component_size`]: 1 byte to 4 GiB - 1 (the binary format
 /// counts sizes in 32 bits).
@@ -49,6 +76,10 @@ const WASM_STACKS: RangeInclusive<usize> = 64 << 10..=64 << 20;
 /// | [`audit_log`](Self::audit_log) | none (audit events go to `tracing` only) | a file that can be opened for appending |
 /// | [`http`](Self::http) | [`HttpSettings::default`] (system roots, no downgrade, system DNS) | readable PEM roots |
 /// | [`storage`](Self::storage) | none (storage calls fail with `unavailable`) | |
+/// | [`max_instances`](Self::max_instances) | 1 000 instances | 1 or more |
+/// | [`max_memory`](Self::max_memory) | 4 GiB of linear memory, all instances together | 64 KiB or more |
+/// | [`max_cache_size`](Self::max_cache_size) | 256 MiB of compiled code | any (0 turns the cache off) |
+/// | [`allocator`](Self::allocator) | [`Allocator::OnDemand`] | |
 ///
 /// A value outside its range fails [`build`](Self::build) with [`Error::Config`] naming the
 /// setting and the range.
@@ -73,6 +104,10 @@ pub struct HostBuilder {
     audit_log: Option<PathBuf>,
     pub(crate) http: HttpSettings,
     pub(crate) storage: Option<Storage>,
+    pub(crate) max_instances: usize,
+    pub(crate) max_memory: u64,
+    pub(crate) max_cache_size: usize,
+    pub(crate) allocator: Allocator,
 }
 
 impl Default for HostBuilder {
@@ -89,6 +124,10 @@ impl Default for HostBuilder {
             audit_log: None,
             http: HttpSettings::default(),
             storage: None,
+            max_instances: DEFAULT_MAX_INSTANCES,
+            max_memory: DEFAULT_MAX_MEMORY,
+            max_cache_size: DEFAULT_MAX_CACHE_SIZE,
+            allocator: Allocator::OnDemand,
         }
     }
 }
@@ -174,6 +213,50 @@ impl HostBuilder {
         self
     }
 
+    /// Most instances the host runs at once, all components together (an instance that is
+    /// restarting keeps its place). A start past it fails with
+    /// [`HostLimit::Instances`](crate::HostLimit::Instances). Under
+    /// [`Allocator::Pooling`] the pool is sized from it.
+    pub fn max_instances(mut self, instances: usize) -> Self {
+        self.max_instances = instances;
+        self
+    }
+
+    /// Most bytes of linear memory all instances may hold together. Each instance's actual
+    /// memory counts (not its [`Limits::memory`]): growth past this total fails
+    /// `memory.grow` in the guest (a trap that follows is
+    /// [`TrapKind::HostMemoryLimit`](crate::TrapKind::HostMemoryLimit)), and a start whose
+    /// initial memory would pass it fails with
+    /// [`HostLimit::Memory`](crate::HostLimit::Memory).
+    pub fn max_memory(mut self, bytes: u64) -> Self {
+        self.max_memory = bytes;
+        self
+    }
+
+    /// Most bytes of compiled code the in-memory cache of compiled components keeps (each
+    /// weighs the size of its code image); past it the least recently loaded go first. A
+    /// component larger than the whole cache is compiled every time it is loaded; 0 turns
+    /// the cache off. Components that run keep their code whether cached or not.
+    pub fn max_cache_size(mut self, bytes: usize) -> Self {
+        self.max_cache_size = bytes;
+        self
+    }
+
+    /// How instances' memories, tables and fiber stacks are allocated.
+    ///
+    /// [`Allocator::Pooling`] suits hosts that start and stop many instances: wasmtime
+    /// reserves slots for [`max_instances`](Self::max_instances) instances up front (about
+    /// 4 GiB of address space per memory slot, two memory slots per instance: virtual, not
+    /// resident) and reuses them, so an instance starts without mapping memory and stops
+    /// without unmapping it. The trade: the reservation is made even for an idle host, and
+    /// the pool caps each table at the host's [`Limits::table_elements`] and each core
+    /// module at one memory and one table. When a pool runs dry the start fails with
+    /// [`HostLimit::Pool`](crate::HostLimit::Pool).
+    pub fn allocator(mut self, allocator: Allocator) -> Self {
+        self.allocator = allocator;
+        self
+    }
+
     /// Checks the settings, then makes what a host is built from: one engine and linker
     /// with every host interface (nothing granted), the engine's epoch ticker, and the audit
     /// log. [`build`](Self::build) (in `host/mod.rs`) assembles the host from them.
@@ -218,6 +301,17 @@ impl HostBuilder {
         self.limits.validate(self.fuel_metering, self.epoch_tick)?;
         // Fibers running guests need room for the wasm stack plus host frames.
         let async_stack = self.max_wasm_stack + (1 << 20);
+        if self.max_instances == 0 {
+            return Err(Error::Config(
+                "max_instances is 0, so no component could start; use 1 or more".into(),
+            ));
+        }
+        if self.max_memory < 64 << 10 {
+            return Err(Error::Config(format!(
+                "max_memory of {} bytes is below one wasm page (65536 bytes), so no component could start",
+                self.max_memory
+            )));
+        }
         let mut config = wasmtime::Config::new();
         config
             .wasm_component_model(true)
@@ -226,7 +320,11 @@ impl HostBuilder {
             .consume_fuel(self.fuel_metering)
             .max_wasm_stack(self.max_wasm_stack)
             .async_stack_size(async_stack);
-        let engine = Engine::new(&config).map_err(|err| Error::Config(err.to_string()))?;
+        if self.allocator == Allocator::Pooling {
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(self.pool()?));
+        }
+        let engine = Engine::new(&config)
+            .map_err(|err| Error::Config(format!("cannot make the engine: {err:#}")))?;
         let mut linker = Linker::new(&engine);
         interfaces::link(&mut linker)
             .map_err(|err| Error::Config(format!("cannot link host functions: {err}")))?;
@@ -255,6 +353,31 @@ fn within(setting: &str, value: usize, range: RangeInclusive<usize>, unit: &str)
         range.start(),
         range.end()
     )))
+}
+
+impl HostBuilder {
+    /// The pooling allocator's sizes, from the host's limits: a slot per instance and its
+    /// fiber stack, the average numbers of core instances, memories and tables per
+    /// instance, and tables as large as [`Limits::table_elements`] allows.
+    fn pool(&self) -> Result<PoolingAllocationConfig> {
+        let too_many = || {
+            Error::Config(format!(
+                "max_instances of {} is too many for the pooling allocator; use at most {}",
+                self.max_instances,
+                u32::MAX / POOL_CORE_INSTANCES_PER_INSTANCE
+            ))
+        };
+        let instances = u32::try_from(self.max_instances).map_err(|_| too_many())?;
+        let times = |per: u32| instances.checked_mul(per).ok_or_else(too_many);
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_component_instances(instances)
+            .total_stacks(instances)
+            .total_core_instances(times(POOL_CORE_INSTANCES_PER_INSTANCE)?)
+            .total_memories(times(POOL_MEMORIES_PER_INSTANCE)?)
+            .total_tables(times(POOL_TABLES_PER_INSTANCE)?)
+            .table_elements(self.limits.table_elements);
+        Ok(pool)
+    }
 }
 
 /// The engine-wide pieces of a host.

@@ -2,11 +2,11 @@
 //! registry of the components it runs, by address.
 
 mod builder;
+mod cache;
 mod handle;
 mod options;
 mod prepared;
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use sha2::{Digest, Sha256};
@@ -16,8 +16,10 @@ use wasmtime::component::Linker;
 
 use builder::Parts;
 pub use builder::{
-    DEFAULT_EPOCH_TICK, DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_WASM_STACK, HostBuilder,
+    Allocator, DEFAULT_EPOCH_TICK, DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_CACHE_SIZE,
+    DEFAULT_MAX_INSTANCES, DEFAULT_MAX_MEMORY, DEFAULT_MAX_WASM_STACK, HostBuilder,
 };
+use cache::Cache;
 pub use handle::ComponentHandle;
 pub use options::LoadOptions;
 use prepared::Compiled;
@@ -28,7 +30,8 @@ use crate::policy::AuditLog;
 use crate::registry::{ComponentInfo, Registry};
 use crate::source::read_limited;
 use crate::storage::Storage;
-use crate::{Error, Event, Result, Source};
+use crate::totals::Totals;
+use crate::{Error, Event, HostUsage, Result, Source};
 
 /// Loads and runs airssys components, each under an address. Build it once and share it (it
 /// is cheap to clone): every component it loads shares one compiler, linker and
@@ -66,8 +69,10 @@ struct HostInner {
     settings: HostBuilder,
     /// Compiled components by SHA-256 of their bytes: loading the same bytes again skips
     /// validation and compilation.
-    cache: Mutex<HashMap<[u8; 32], Arc<Compiled>>>,
+    cache: Mutex<Cache<[u8; 32], Arc<Compiled>>>,
     registry: Registry,
+    /// Instances and linear memory in use, against the host's maxima.
+    totals: Arc<Totals>,
     events: broadcast::Sender<Event>,
     audit: Arc<AuditLog>,
     /// The HTTP client every component's `http.send` uses.
@@ -92,8 +97,9 @@ impl HostBuilder {
             inner: Arc::new(HostInner {
                 engine,
                 linker,
+                cache: Mutex::new(Cache::new(self.max_cache_size)),
+                totals: Arc::new(Totals::new(self.max_instances, self.max_memory)),
                 settings: self,
-                cache: Mutex::default(),
                 registry: Registry::default(),
                 events: broadcast::channel(EVENT_BUFFER).0,
                 audit,
@@ -136,7 +142,7 @@ impl Host {
         }
         let key: [u8; 32] = Sha256::digest(&bytes).into();
         if let Some(hit) = self.cache().get(&key) {
-            return Ok(Prepared::new(self.clone(), hit.clone()));
+            return Ok(Prepared::new(self.clone(), hit));
         }
         let host = self.clone();
         // Validation and compilation are CPU-bound: keep them off the async workers.
@@ -152,7 +158,8 @@ impl Host {
         .await
         .map_err(|err| Error::Config(format!("compilation task failed: {err}")))??;
         let compiled = Arc::new(compiled);
-        self.cache().insert(key, compiled.clone());
+        self.cache()
+            .insert(key, compiled.clone(), compiled.code_size());
         Ok(Prepared::new(self.clone(), compiled))
     }
 
@@ -239,12 +246,18 @@ impl Host {
         self.inner.settings.storage.as_ref()
     }
 
+    /// Instances running and linear memory held, all components together, against
+    /// [`HostBuilder::max_instances`] and [`HostBuilder::max_memory`].
+    pub fn usage(&self) -> HostUsage {
+        self.inner.totals.usage()
+    }
+
     /// The wasmtime engine, for embedders that need it (e.g. to share with other code).
     pub fn engine(&self) -> &Engine {
         &self.inner.engine
     }
 
-    fn cache(&self) -> MutexGuard<'_, HashMap<[u8; 32], Arc<Compiled>>> {
+    fn cache(&self) -> MutexGuard<'_, Cache<[u8; 32], Arc<Compiled>>> {
         // The map stays consistent even if a holder panicked, so poisoning is ignored.
         self.inner.cache.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -5,11 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use airssys_contract::Manifest;
-use tokio::sync::mpsc;
 
 use super::route::Route;
 use crate::policy::EffectiveCapabilities;
-use crate::runtime::{Call, Shared, Stats};
+use crate::runtime::{Mailbox, Shared, Stats};
 use crate::{Identity, MemoryUsage, State};
 
 /// One address: everything the registry and handles know about what runs there.
@@ -29,7 +28,7 @@ pub(crate) struct Version {
 
 /// One instance of a version: where its deliveries go and what it shares.
 pub(crate) struct Slot {
-    pub(crate) mailbox: mpsc::Sender<Call>,
+    pub(crate) mailbox: Mailbox,
     pub(crate) shared: Arc<Shared>,
 }
 

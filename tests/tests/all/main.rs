@@ -5,6 +5,8 @@ mod capabilities;
 mod components_remember;
 mod file_escapes;
 mod https;
+mod deadlines;
+mod host_limits;
 mod identity;
 mod lifecycle;
 mod load_errors;

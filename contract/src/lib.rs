@@ -25,6 +25,8 @@ mod manifest;
 mod matching;
 mod name;
 mod payload;
+mod policy;
+mod text;
 
 pub use address::{is_global, non_global_block, parse_address};
 pub use capability::{Capabilities, CapabilityKind, PatternError};
@@ -34,3 +36,5 @@ pub use manifest::{CONTRACT_VERSION, MANIFEST_SECTION, Manifest, ManifestError};
 pub use matching::matches_process;
 pub use name::{MAX_NAME_LEN, NameError, validate_name};
 pub use payload::{CONTENT_TYPE_BYTES, CONTENT_TYPE_JSON, CONTENT_TYPE_TEXT, Payload};
+pub use policy::{Denial, EffectiveCapabilities, Mode, NotGranted};
+pub use text::{escape_controls, normalize_path};

@@ -26,6 +26,7 @@ mod matching;
 mod name;
 mod payload;
 mod policy;
+pub mod storage;
 mod text;
 
 pub use address::{is_global, non_global_block, parse_address};

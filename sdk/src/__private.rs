@@ -26,8 +26,18 @@ pub mod bindings {
 use bindings::airssys::core::types as wit;
 use bindings::exports::airssys::core::lifecycle::Guest;
 
-/// Where the macro keeps the one value of a component type per instance.
+/// What the macro registers for a component type: the manifest it embeds and where it keeps
+/// the one value of the type per instance.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an airssys component",
+    label = "not marked with #[airssys::component]",
+    note = "put `#[airssys::component(...)]` on the `impl Component for {Self}` block"
+)]
 pub trait Registered: Component {
+    /// The manifest, as the `airssys:manifest` custom section holds it (name, version and
+    /// declared capabilities), for `airssys::testing`, which has no binary to read it from.
+    const MANIFEST: &'static [u8];
+
     /// Runs `f` on the instance's state cell (a `thread_local!` the macro emits).
     fn with_state<R>(f: impl FnOnce(&RefCell<Option<Self>>) -> R) -> R;
 }

@@ -165,6 +165,42 @@ impl EffectiveCapabilities {
         covered(&self.declared) && covered(&self.granted)
     }
 
+    /// Why `path` (absolute, normalized) may not be `verb`-ed ("removed", "renamed", ...):
+    /// it is `/` or the directory an operator granted for `kind` (the literal part of a
+    /// wildcard pattern, such as `/srv` of `/srv/**`), which WASI preopens and the operator's
+    /// layout rely on. `None` when it may.
+    pub fn root_refusal(&self, kind: CapabilityKind, path: &str, verb: &str) -> Option<String> {
+        let is_root = path == "/"
+            || self
+                .granted
+                .get(kind)
+                .iter()
+                .filter_map(|pattern| literal_root(pattern))
+                .any(|root| root == path);
+        is_root.then(|| format!("`{path}` is the root of a grant and cannot be {verb}"))
+    }
+
+    /// Why renaming `source` to `to` (both absolute, normalized, both writable) would give
+    /// something rights it did not have, if it would. A file (or link) may go where it
+    /// becomes readable only from where it was readable. A directory carries a whole tree, so
+    /// it may move only when every path of the tree is writable at both ends and readable
+    /// where it leaves: then nothing in it becomes readable or writable that was not.
+    pub fn rename_refusal(&self, source: &str, to: &str, is_dir: bool) -> Option<String> {
+        use CapabilityKind::{FsRead, FsWrite};
+        if is_dir {
+            let whole = |kind, path| self.allows_tree(kind, path);
+            let keeps = whole(FsWrite, source) && whole(FsWrite, to) && whole(FsRead, source);
+            (!keeps).then(|| format!(
+                "renaming the directory `{source}` to `{to}` needs fs_write over the whole tree at both ends and fs_read over the whole tree it leaves, so that nothing in it becomes readable or writable that was not"
+            ))
+        } else {
+            let gains = self.allows(FsRead, to) && !self.allows(FsRead, source);
+            gains.then(|| format!(
+                "`{source}` could not be read where it is and `{to}` can be: renaming it there would make it readable"
+            ))
+        }
+    }
+
     /// What the component can actually use, as patterns: for each declared pattern, itself
     /// when a grant covers it, otherwise the grants it covers (the narrower side). Partial
     /// overlaps that neither side covers are still decided per resource by
@@ -205,6 +241,19 @@ impl EffectiveCapabilities {
     }
 }
 
+/// The literal directory of a pattern with a wildcard: its segments before the first one
+/// (`/srv` for `/srv/**` and `/srv/*/app/**`). A pattern without one names an entry, not a
+/// tree.
+fn literal_root(pattern: &str) -> Option<String> {
+    let wild = pattern.split('/').position(|s| s.contains('*'))?;
+    let root: Vec<&str> = pattern.split('/').take(wild).collect();
+    Some(if root.len() <= 1 {
+        "/".to_owned()
+    } else {
+        root.join("/")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,6 +292,30 @@ mod tests {
         // A directory really named `*` is read as the wider pattern, never the narrower.
         assert!(c.allows_tree(FsRead, "/srv/a/*"));
         assert!(!c.allows_tree(FsRead, "/srv/*"));
+    }
+
+    #[test]
+    fn roots_stop_at_the_first_wildcard() {
+        assert_eq!(literal_root("/data/**").as_deref(), Some("/data"));
+        assert_eq!(literal_root("/data/*/logs/**").as_deref(), Some("/data"));
+        assert_eq!(literal_root("/**").as_deref(), Some("/"));
+        assert_eq!(literal_root("/etc/app.toml"), None);
+        let c = caps(&[(FsWrite, "/**")], &[(FsWrite, "/srv/*/app/**")]);
+        assert!(c.root_refusal(FsWrite, "/srv", "removed").is_some());
+        assert!(c.root_refusal(FsWrite, "/", "removed").is_some());
+        assert_eq!(c.root_refusal(FsWrite, "/srv/a", "removed"), None);
+    }
+
+    #[test]
+    fn renames_never_widen_rights() {
+        let c = caps(
+            &[(FsRead, "/**"), (FsWrite, "/**")],
+            &[(FsRead, "/pub/**"), (FsWrite, "/**")],
+        );
+        assert!(c.rename_refusal("/secret/x", "/pub/x", false).is_some());
+        assert_eq!(c.rename_refusal("/pub/x", "/secret/x", false), None);
+        assert!(c.rename_refusal("/secret", "/pub/s", true).is_some());
+        assert_eq!(c.rename_refusal("/pub/a", "/pub/b", true), None);
     }
 
     #[test]

@@ -122,6 +122,41 @@ impl raw::airssys::core::http::Host for RawState {
     }
 }
 
+/// The baseline's guest never messages other components.
+impl raw::airssys::core::messaging::Host for RawState {
+    fn send(
+        &mut self,
+        _: String,
+        _: types::Payload,
+        _: u32,
+    ) -> Result<(), raw::airssys::core::messaging::Error> {
+        Err(raw::airssys::core::messaging::Error::Denied(
+            "no messaging in the baseline".into(),
+        ))
+    }
+    fn request(
+        &mut self,
+        _: String,
+        _: types::Payload,
+        _: u32,
+    ) -> Result<types::Payload, raw::airssys::core::messaging::Error> {
+        Err(raw::airssys::core::messaging::Error::Denied(
+            "no messaging in the baseline".into(),
+        ))
+    }
+    fn publish(
+        &mut self,
+        _: String,
+        _: types::Payload,
+        _: u32,
+    ) -> Result<raw::airssys::core::messaging::Published, raw::airssys::core::messaging::Error>
+    {
+        Err(raw::airssys::core::messaging::Error::Denied(
+            "no messaging in the baseline".into(),
+        ))
+    }
+}
+
 fn denied() -> types::Error {
     types::Error {
         kind: types::ErrorKind::Denied,
@@ -165,6 +200,11 @@ async fn raw_start(
 fn greet() -> types::Request {
     types::Request {
         source: None,
+        correlation_id: 1,
+        timestamp: types::Datetime {
+            seconds: 0,
+            nanoseconds: 0,
+        },
         payload: types::Payload {
             content_type: "application/json".into(),
             body: br#"{"name":"Ada"}"#.to_vec(),

@@ -41,6 +41,7 @@
 
 mod app;
 mod bindings;
+mod broker;
 mod error;
 mod events;
 mod host;
@@ -48,6 +49,7 @@ mod identity;
 mod inspect;
 mod interfaces;
 mod limits;
+mod mail;
 mod policy;
 mod registry;
 mod runtime;
@@ -58,18 +60,20 @@ mod supervision;
 
 pub use airssys_contract::{
     CONTENT_TYPE_BYTES, CONTENT_TYPE_JSON, CONTENT_TYPE_TEXT, CONTRACT_VERSION, Capabilities,
-    CapabilityKind, ErrorKind, Health, Manifest, PatternError, Payload,
+    CapabilityKind, ErrorKind, Health, MAX_TOPIC_LEN, Manifest, PatternError, Payload,
 };
 pub use app::{AppComponent, AppManifest};
+pub use broker::Published;
 pub use error::{Error, GuestError, GuestPanic, Result, Trap, TrapKind};
 pub use events::{Event, EventKind};
 pub use host::{
-    ComponentHandle, DEFAULT_EPOCH_TICK, DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_WASM_STACK, Host,
-    HostBuilder, LoadOptions, Prepared, load,
+    ComponentHandle, DEFAULT_EPOCH_TICK, DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_WASM_STACK,
+    DEFAULT_SEND_TIMEOUT, Host, HostBuilder, LoadOptions, Prepared, Subscription, load,
 };
 pub use identity::Identity;
 pub use inspect::{Inspection, inspect, inspect_file};
 pub use limits::{Limits, MemoryUsage};
+pub use mail::Message;
 pub use policy::{AuditEvent, EffectiveCapabilities, Mode, Outcome};
 pub use registry::ComponentInfo;
 pub use runtime::Stats;

@@ -18,6 +18,8 @@ pub const DEFAULT_MAILBOX_CAPACITY: usize = 64;
 pub const DEFAULT_EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Default [`HostBuilder::max_wasm_stack`]: 512 KiB.
 pub const DEFAULT_MAX_WASM_STACK: usize = 512 << 10;
+/// Default [`HostBuilder::send_timeout`]: 5 s.
+pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Configures a [`Host`]. `HostBuilder::default()` (what [`Host::new`] uses) gives:
 ///
@@ -25,6 +27,7 @@ pub const DEFAULT_MAX_WASM_STACK: usize = 512 << 10;
 /// |---|---|
 /// | [`max_component_size`](Self::max_component_size) | 64 MiB |
 /// | [`mailbox_capacity`](Self::mailbox_capacity) | 64 calls |
+/// | [`send_timeout`](Self::send_timeout) | 5 s |
 /// | [`limits`](Self::limits) | [`Limits::default`] (64 MiB memory, 10 s per call, ...) |
 /// | [`supervision`](Self::supervision) | [`Supervision::default`] (restart, 5 in 60 s) |
 /// | [`epoch_tick`](Self::epoch_tick) | 10 ms |
@@ -44,6 +47,7 @@ pub const DEFAULT_MAX_WASM_STACK: usize = 512 << 10;
 pub struct HostBuilder {
     pub(crate) max_component_size: usize,
     pub(crate) mailbox_capacity: usize,
+    pub(crate) send_timeout: Duration,
     pub(crate) limits: Limits,
     pub(crate) supervision: Supervision,
     pub(crate) epoch_tick: Duration,
@@ -58,6 +62,7 @@ impl Default for HostBuilder {
         Self {
             max_component_size: DEFAULT_MAX_COMPONENT_SIZE,
             mailbox_capacity: DEFAULT_MAILBOX_CAPACITY,
+            send_timeout: DEFAULT_SEND_TIMEOUT,
             limits: Limits::default(),
             supervision: Supervision::default(),
             epoch_tick: DEFAULT_EPOCH_TICK,
@@ -76,9 +81,17 @@ impl HostBuilder {
         self
     }
 
-    /// How many calls may wait for one instance before callers wait for room.
+    /// How many calls may wait for one instance before callers wait for room (also the
+    /// buffer of each [`Host::subscribe`](crate::Host::subscribe) subscription).
     pub fn mailbox_capacity(mut self, calls: usize) -> Self {
         self.mailbox_capacity = calls;
+        self
+    }
+
+    /// How long [`Host::send`](crate::Host::send) and [`Host::publish`](crate::Host::publish)
+    /// wait for room in a full mailbox before they give up on it.
+    pub fn send_timeout(mut self, timeout: Duration) -> Self {
+        self.send_timeout = timeout;
         self
     }
 

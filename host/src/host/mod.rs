@@ -3,6 +3,7 @@
 
 mod builder;
 mod handle;
+mod messaging;
 mod options;
 mod prepared;
 
@@ -16,13 +17,16 @@ use wasmtime::component::Linker;
 
 use builder::Parts;
 pub use builder::{
-    DEFAULT_EPOCH_TICK, DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_WASM_STACK, HostBuilder,
+    DEFAULT_EPOCH_TICK, DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_WASM_STACK, DEFAULT_SEND_TIMEOUT,
+    HostBuilder,
 };
 pub use handle::ComponentHandle;
+pub use messaging::Subscription;
 pub use options::LoadOptions;
 use prepared::Compiled;
 pub use prepared::Prepared;
 
+use crate::broker::Broker;
 use crate::interfaces::StoreData;
 use crate::policy::AuditLog;
 use crate::registry::{ComponentInfo, Registry};
@@ -66,7 +70,9 @@ struct HostInner {
     /// Compiled components by SHA-256 of their bytes: loading the same bytes again skips
     /// validation and compilation.
     cache: Mutex<HashMap<[u8; 32], Arc<Compiled>>>,
-    registry: Registry,
+    registry: Arc<Registry>,
+    /// How messages reach components: the registry itself, in process.
+    broker: Arc<dyn Broker>,
     events: broadcast::Sender<Event>,
     audit: Arc<AuditLog>,
 }
@@ -84,13 +90,15 @@ impl HostBuilder {
             linker,
             audit,
         } = self.parts()?;
+        let registry = Arc::new(Registry::default());
         Ok(Host {
             inner: Arc::new(HostInner {
                 engine,
                 linker,
                 settings: self,
                 cache: Mutex::default(),
-                registry: Registry::default(),
+                broker: registry.clone(),
+                registry,
                 events: broadcast::channel(EVENT_BUFFER).0,
                 audit,
             }),

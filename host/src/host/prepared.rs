@@ -2,13 +2,14 @@
 
 use std::sync::Arc;
 
-use airssys_contract::{Manifest, validate_name};
+use airssys_contract::{CapabilityKind, Manifest, validate_name};
 use tokio::sync::mpsc;
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
 use super::{ComponentHandle, Host, LoadOptions};
 use crate::bindings;
+use crate::broker::{Sink, SubscriptionGuard};
 use crate::inspect::{Inspection, inspect_named};
 use crate::interfaces::StoreData;
 use crate::policy::{EffectiveCapabilities, Gate};
@@ -95,7 +96,8 @@ impl Prepared {
     ///
     /// An address whose component has not stopped is [`Error::AddressTaken`]; a stopped one is
     /// replaced. If `init` fails or traps, the component is listed as
-    /// [`State::Failed`](crate::State::Failed) and the error returned.
+    /// [`State::Failed`](crate::State::Failed) and the error returned. Once it runs, its
+    /// effective `subscribe` patterns are its subscriptions, until it stops for good.
     pub async fn start(&self, options: LoadOptions) -> Result<ComponentHandle> {
         let host = &self.host.inner;
         let settings = &host.settings;
@@ -127,6 +129,11 @@ impl Prepared {
         let gate = Gate::new(identity, capabilities.clone(), host.audit.clone());
         let shared = Arc::new(Shared::new(Arc::new(gate), host.events.clone()));
         let (mailbox, inbox) = mpsc::channel(settings.mailbox_capacity);
+        let subscribe = capabilities.effective();
+        let sink = Sink::Mailbox {
+            mailbox: mailbox.clone(),
+            max_payload: limits.max_payload,
+        };
         let entry = Arc::new(Entry::single(Version {
             manifest: manifest.clone(),
             capabilities,
@@ -143,11 +150,21 @@ impl Prepared {
             config: Arc::new(options.config),
             limits,
             fuel_metering: settings.fuel_metering,
+            broker: Arc::downgrade(&host.broker),
         });
         match Instance::start(&blueprint, &shared).await {
             Ok(instance) => {
+                let address = &shared.identity().address;
+                let subscriptions = subscribe
+                    .get(CapabilityKind::Subscribe)
+                    .iter()
+                    .map(|pattern| {
+                        let id = host.broker.subscribe(pattern, Some(address), sink.clone());
+                        SubscriptionGuard::new(Arc::downgrade(&host.broker), id)
+                    })
+                    .collect();
                 shared.enter(State::Running, EventKind::Started);
-                let actor = Actor::new(blueprint, shared, supervision, instance);
+                let actor = Actor::new(blueprint, shared, supervision, instance, subscriptions);
                 tokio::spawn(actor.run(inbox));
                 Ok(ComponentHandle::new(entry))
             }

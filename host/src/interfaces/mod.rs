@@ -13,6 +13,7 @@
 mod core;
 mod fs;
 mod http;
+mod messaging;
 mod process;
 mod stdio;
 mod wasi;
@@ -24,6 +25,7 @@ use wasmtime::component::{Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 pub(crate) use self::core::{CoreCtx, LogBudget, MAX_LOG_LINES_PER_CALL};
+pub(crate) use self::messaging::{MessagingCtx, Sent};
 use crate::bindings::wit;
 use crate::limits::Limiter;
 use crate::policy::{Denied, Gate};
@@ -37,6 +39,7 @@ pub(crate) struct StoreData {
     /// When the current call must end; the epoch callback and the async imports read it.
     pub(crate) deadline: Instant,
     pub(crate) core: CoreCtx,
+    pub(crate) messaging: MessagingCtx,
     pub(crate) wasi: WasiCtx,
     /// Resources of every interface (WASI streams, sockets, ...).
     pub(crate) table: ResourceTable,
@@ -50,11 +53,13 @@ impl StoreData {
         config: Arc<Vec<(String, String)>>,
         limits: Limits,
         limiter: Limiter,
+        messaging: MessagingCtx,
     ) -> Self {
         let log = Arc::new(LogBudget::default());
         Self {
             wasi: wasi::context(&gate, &log),
             core: CoreCtx::new(gate.identity().clone(), config, log),
+            messaging,
             gate,
             limits,
             deadline: Instant::now(),
@@ -86,6 +91,12 @@ pub(crate) fn link(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
         gate: &data.gate,
         limits: &data.limits,
         deadline: data.deadline,
+    })?;
+    messaging::add_to_linker(linker, |data| messaging::Messaging {
+        gate: &data.gate,
+        limits: &data.limits,
+        deadline: data.deadline,
+        ctx: &data.messaging,
     })
 }
 

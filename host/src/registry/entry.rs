@@ -2,15 +2,16 @@
 //! them.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use airssys_contract::Manifest;
 use tokio::sync::mpsc;
 
 use super::route::Route;
+use crate::mail::Call;
 use crate::policy::EffectiveCapabilities;
-use crate::runtime::{Call, Shared, Stats};
-use crate::{Identity, MemoryUsage, State};
+use crate::runtime::{Shared, Stats};
+use crate::{Error, Identity, MemoryUsage, Result, State};
 
 /// One address: everything the registry and handles know about what runs there.
 pub(crate) struct Entry {
@@ -50,6 +51,8 @@ pub struct ComponentInfo {
     pub memory: MemoryUsage,
     /// How many instances serve it.
     pub instances: usize,
+    /// Calls waiting in its mailboxes; never more than the mailbox capacity per instance.
+    pub queued: usize,
 }
 
 impl Entry {
@@ -67,6 +70,55 @@ impl Entry {
         let (version, instance) = self.route.pick(counts).unwrap_or((0, 0));
         // Entries are built with at least one instance, so (0, 0) always exists.
         &self.versions[version].instances[instance]
+    }
+
+    /// Queues `call` in the routed instance's mailbox, waiting for room until `deadline`
+    /// (`None`: as long as it takes; the caller may stop waiting, which withdraws the call).
+    /// A body over the version's `max_payload` is refused before anything is queued.
+    pub(crate) async fn deliver(&self, call: Call, deadline: Option<Instant>) -> Result<()> {
+        if let Some((size, direction)) = call.body() {
+            let limit = self.current().max_payload;
+            if size > limit {
+                return Err(Error::PayloadTooLarge {
+                    component: self.identity().to_string(),
+                    direction,
+                    size,
+                    limit,
+                });
+            }
+        }
+        let mailbox = &self.pick().mailbox;
+        let Some(deadline) = deadline else {
+            return mailbox.send(call).await.map_err(|_| self.stopped());
+        };
+        let started = Instant::now();
+        match tokio::time::timeout_at(deadline.into(), mailbox.send(call)).await {
+            Ok(sent) => sent.map_err(|_| self.stopped()),
+            Err(_) => Err(Error::MailboxFull {
+                component: self.identity().to_string(),
+                capacity: mailbox.max_capacity(),
+                waited: deadline.saturating_duration_since(started),
+            }),
+        }
+    }
+
+    /// Why a call could not reach it: it stopped, and the reason it gave.
+    pub(crate) fn stopped(&self) -> Error {
+        Error::Stopped {
+            component: self.identity().to_string(),
+            reason: self
+                .pick()
+                .shared
+                .stop_reason()
+                .unwrap_or_else(|| "its task ended".to_owned()),
+        }
+    }
+
+    /// Calls waiting in its instances' mailboxes.
+    pub(crate) fn queued(&self) -> usize {
+        self.slots()
+            .map(|s| s.mailbox.max_capacity() - s.mailbox.capacity())
+            .sum()
     }
 
     /// The version deliveries currently go to.
@@ -115,6 +167,7 @@ impl Entry {
             stats: self.stats(),
             memory: self.memory(),
             instances: self.slots().count(),
+            queued: self.queued(),
         }
     }
 }

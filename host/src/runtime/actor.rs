@@ -7,19 +7,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use airssys_contract::{Health, Payload};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Blueprint, Instance, Shared};
+use crate::broker::SubscriptionGuard;
+use crate::mail::{Call, Message};
 use crate::{Error, EventKind, Pending, Result, State, Supervision, Trap};
-
-/// A call waiting in an instance's mailbox.
-pub(crate) enum Call {
-    Request(Payload, oneshot::Sender<Result<Payload>>),
-    Message(Payload),
-    Health(oneshot::Sender<Result<Health>>),
-    Shutdown(oneshot::Sender<Result<()>>),
-}
 
 /// Serves one started instance until it stops for good.
 pub(crate) struct Actor {
@@ -29,8 +22,11 @@ pub(crate) struct Actor {
     instance: Instance,
     /// When each restart still inside the policy's window happened.
     restarts: VecDeque<Instant>,
-    /// Messages kept during a restart under `Pending::Fail`, delivered first afterwards.
-    replay: VecDeque<Payload>,
+    /// Messages kept during a restart under `Pending::Fail`, delivered first afterwards; at
+    /// most a mailbox's worth, so a restart never makes room for more than the mailbox holds.
+    replay: VecDeque<Message>,
+    /// The component's subscriptions, into this instance's mailbox; they end with it.
+    subscriptions: Vec<SubscriptionGuard>,
 }
 
 /// How the actor ends: the final state, why, and the shutdown call to answer once it is in it.
@@ -56,6 +52,7 @@ impl Actor {
         shared: Arc<Shared>,
         supervision: Supervision,
         instance: Instance,
+        subscriptions: Vec<SubscriptionGuard>,
     ) -> Self {
         Self {
             blueprint,
@@ -64,6 +61,7 @@ impl Actor {
             instance,
             restarts: VecDeque::new(),
             replay: VecDeque::new(),
+            subscriptions,
         }
     }
 
@@ -72,7 +70,7 @@ impl Actor {
     pub(crate) async fn run(mut self, mut mailbox: mpsc::Receiver<Call>) {
         let stop = loop {
             let call = match self.replay.pop_front() {
-                Some(payload) => Call::Message(payload),
+                Some(message) => Call::Message(message),
                 None => match mailbox.recv().await {
                     Some(call) => call,
                     None => {
@@ -83,16 +81,27 @@ impl Actor {
                 },
             };
             let trap = match call {
-                Call::Request(payload, reply) => {
+                Call::Request {
+                    message,
+                    correlation,
+                    reply,
+                } => {
+                    if reply.is_closed() {
+                        // Its requester stopped waiting (a timeout, a dropped future): nobody
+                        // would see the reply, so the request is dropped instead of run.
+                        let who = self.shared.identity();
+                        tracing::debug!(target: "airssys::host", address = %who.address, component = %who.label(), correlation, source = message.source(), "request skipped: its requester stopped waiting");
+                        continue;
+                    }
                     self.shared.requests.fetch_add(1, Ordering::Relaxed);
-                    let result = self.instance.request(payload).await;
+                    let result = self.instance.request(message, correlation).await;
                     let trap = trap_of(&result);
                     let _ = reply.send(result);
                     trap
                 }
-                Call::Message(payload) => {
+                Call::Message(message) => {
                     self.shared.messages.fetch_add(1, Ordering::Relaxed);
-                    let result = self.instance.message(payload).await;
+                    let result = self.instance.message(message).await;
                     let trap = trap_of(&result);
                     if let (Err(err), None) = (&result, &trap) {
                         let who = self.shared.identity();
@@ -129,13 +138,15 @@ impl Actor {
     }
 
     /// Enters the final state (so the address is free before anyone hears of the stop), then
-    /// refuses new calls and answers every call already queued: none is dropped silently.
-    async fn finish(self, stop: Stop, mut mailbox: mpsc::Receiver<Call>) {
+    /// ends its subscriptions, refuses new calls and answers every call already queued: none
+    /// is dropped silently.
+    async fn finish(mut self, stop: Stop, mut mailbox: mpsc::Receiver<Call>) {
         let Stop {
             state,
             reason,
             reply,
         } = stop;
+        self.subscriptions.clear();
         let who = self.shared.identity().clone();
         tracing::debug!(target: "airssys::host", address = %who.address, component = %who.label(), %reason, "instance stopped");
         self.shared.enter(
@@ -155,7 +166,7 @@ impl Actor {
         let undelivered = self.replay.len();
         while let Some(call) = mailbox.recv().await {
             match call {
-                Call::Request(_, reply) => drop(reply.send(Err(stopped()))),
+                Call::Request { reply, .. } => drop(reply.send(Err(stopped()))),
                 Call::Health(reply) => drop(reply.send(Err(stopped()))),
                 Call::Shutdown(reply) => drop(reply.send(Ok(()))),
                 Call::Message(_) => self.warn_undelivered(&reason, 1),
@@ -235,8 +246,9 @@ impl Actor {
     }
 
     /// Sleeps through the backoff. Under `Pending::Fail`, answers requests and health checks
-    /// meanwhile and keeps messages for the fresh instance. Returns the reply of a shutdown
-    /// asked for meanwhile.
+    /// meanwhile and keeps messages for the fresh instance, up to a mailbox's worth (then the
+    /// mailbox fills and senders wait, as they would for a busy instance). Returns the reply
+    /// of a shutdown asked for meanwhile.
     async fn wait_out(
         &mut self,
         backoff: Duration,
@@ -252,14 +264,15 @@ impl Actor {
         let restarting = || Error::Restarting {
             component: self.shared.identity().to_string(),
         };
+        let room = mailbox.max_capacity();
         loop {
             tokio::select! {
                 () = &mut sleep => return None,
-                call = mailbox.recv() => match call {
+                call = mailbox.recv(), if self.replay.len() < room => match call {
                     None => return None,
-                    Some(Call::Request(_, reply)) => drop(reply.send(Err(restarting()))),
+                    Some(Call::Request { reply, .. }) => drop(reply.send(Err(restarting()))),
                     Some(Call::Health(reply)) => drop(reply.send(Err(restarting()))),
-                    Some(Call::Message(payload)) => self.replay.push_back(payload),
+                    Some(Call::Message(message)) => self.replay.push_back(message),
                     Some(Call::Shutdown(reply)) => return Some(reply),
                 },
             }

@@ -1,13 +1,14 @@
 //! A live instance: its `Store` and its exports, made from a [`Blueprint`].
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use wasmtime::Store;
 
 use super::Shared;
 use super::sandbox;
 use crate::bindings::{self, exports::airssys::core::lifecycle};
-use crate::interfaces::StoreData;
+use crate::broker::Broker;
+use crate::interfaces::{MessagingCtx, StoreData};
 use crate::limits::Limiter;
 use crate::{Error, Limits, Result};
 
@@ -21,6 +22,8 @@ pub(crate) struct Blueprint {
     pub(crate) limits: Limits,
     /// Whether the engine meters fuel (then every call gets a budget).
     pub(crate) fuel_metering: bool,
+    /// What the instance's messages go through.
+    pub(crate) broker: Weak<dyn Broker>,
 }
 
 /// A live instance: the store that holds its state, and its lifecycle exports.
@@ -38,11 +41,17 @@ impl Instance {
             shared.memory.clone(),
             blueprint.fuel_metering,
         );
+        let messaging = MessagingCtx::new(
+            blueprint.broker.clone(),
+            &shared.identity().address,
+            shared.sent.clone(),
+        );
         let data = StoreData::new(
             shared.gate.clone(),
             blueprint.config.clone(),
             blueprint.limits.clone(),
             limiter,
+            messaging,
         );
         let mut store = Store::new(blueprint.pre.engine(), data);
         sandbox::configure(&mut store);

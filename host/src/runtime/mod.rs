@@ -8,7 +8,7 @@ mod instance;
 mod sandbox;
 mod shared;
 
-pub(crate) use actor::{Actor, Call};
+pub(crate) use actor::Actor;
 pub(crate) use instance::{Blueprint, Instance};
 pub(crate) use shared::Shared;
 pub use shared::Stats;

@@ -5,6 +5,7 @@ mod capabilities;
 mod identity;
 mod lifecycle;
 mod load_errors;
+mod messaging;
 mod network;
 mod notes_example;
 mod processes;

@@ -1,12 +1,16 @@
 //! `airssys up`: run the components an operator's `airssys.toml` lists.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use airssys_host::{AppManifest, ComponentInfo, EventKind, Identity};
+use airssys_host::{AppManifest, ComponentInfo, EventKind, Identity, Payload};
 use anyhow::Context;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::ui;
+
+/// How long each `--request` waits for its reply.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Arguments of `airssys up`.
 #[derive(Debug, clap::Args)]
@@ -17,11 +21,25 @@ pub struct Args {
     /// Start everything, print each component's health, stop, and exit (for scripts and CI).
     #[arg(long)]
     pub check: bool,
+    /// Once everything runs, send this JSON request to the component at ADDRESS and print
+    /// its reply; repeat for more, in order.
+    #[arg(long, short, value_name = "ADDRESS=JSON", value_parser = parse_request)]
+    pub request: Vec<(String, Payload)>,
 }
 
-/// Starts every component at its key as address and prints their status table; with
-/// `--check` then reports health and stops, otherwise prints lifecycle events until Ctrl-C,
-/// then shuts everything down.
+fn parse_request(entry: &str) -> Result<(String, Payload), String> {
+    let (address, body) = entry.split_once('=').ok_or_else(|| {
+        format!("`{entry}` is not ADDRESS=JSON (e.g. --request 'checkout={{\"item\":\"apple\"}}')")
+    })?;
+    serde_json::from_str::<serde_json::Value>(body)
+        .map_err(|err| format!("the request to `{address}` is not valid JSON ({err}); quote it for the shell"))?;
+    Ok((address.to_owned(), Payload::new(airssys_host::CONTENT_TYPE_JSON, body)))
+}
+
+/// Starts every component at its key as address and prints their status table, then the
+/// replies to `--request`s, one line each (`address: reply`); with `--check` then reports
+/// health and stops, otherwise prints lifecycle events until Ctrl-C, then shuts everything
+/// down.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let app = AppManifest::from_file(&args.file)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
@@ -33,6 +51,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             ui::status("Started", &format!("{name} ({})", handle.label()));
         }
         print!("{}", status_table(&host.components()));
+        for (address, body) in args.request {
+            let reply = host.request(&address, body, REQUEST_TIMEOUT).await?;
+            println!("{address}: {}", crate::run::reply_text(&reply, false));
+        }
         if args.check {
             for (name, handle) in &running {
                 let health = handle.health().await?;

@@ -15,13 +15,16 @@
 //! The one implementation today is the in-process broker, which is the
 //! [`Registry`](crate::registry::Registry) itself (`registry/broker.rs`).
 
+use std::pin::Pin;
 use std::sync::Weak;
-use std::time::Instant;
+use std::task::Poll;
+use std::time::{Duration, Instant};
 
 use airssys_contract::Payload;
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
+use tokio::time::Sleep;
 
 use crate::Result;
 use crate::mail::{Call, Message};
@@ -31,15 +34,16 @@ use crate::mail::{Call, Message};
 pub(crate) trait Broker: Send + Sync {
     /// Queues `message` for the component at `to`, waiting until `deadline` for room in its
     /// mailbox.
-    async fn send(&self, to: &str, message: Message, deadline: Instant) -> Result<()>;
+    async fn send(&self, to: &str, message: Message, deadline: &mut Deadline) -> Result<()>;
 
     /// Delivers `message` as a request to the component at `to` and waits until `deadline`
     /// (room in its mailbox included) for the reply.
-    async fn request(&self, to: &str, message: Message, deadline: Instant) -> Result<Payload>;
+    async fn request(&self, to: &str, message: Message, deadline: &mut Deadline)
+    -> Result<Payload>;
 
     /// Offers `message` (its topic is the subject) to every matching subscription, once per
     /// group, waiting until `deadline` for room in full sinks.
-    async fn publish(&self, message: Message, deadline: Instant) -> Result<Published>;
+    async fn publish(&self, message: Message, deadline: &mut Deadline) -> Result<Published>;
 
     /// Adds a subscription to the subjects `pattern` (a valid `subscribe` pattern) matches,
     /// delivering into `sink`; of the subscriptions sharing a `group`, one takes each message.
@@ -111,19 +115,85 @@ impl Sink {
     }
 
     /// Offers `message`, waiting until `deadline` for room; true when it was taken.
-    pub(crate) async fn offer(&self, message: Message, deadline: Instant) -> bool {
-        let deadline = tokio::time::Instant::from_std(deadline);
-        let sent = match self {
-            Self::Mailbox { mailbox, .. } => {
-                tokio::time::timeout_at(deadline, mailbox.send(Call::Message(message)))
-                    .await
-                    .map(|sent| sent.is_ok())
-            }
-            Self::Host(sender) => tokio::time::timeout_at(deadline, sender.send(message))
+    pub(crate) async fn offer(&self, message: Message, deadline: &mut Deadline) -> bool {
+        match self {
+            Self::Mailbox { mailbox, .. } => deadline
+                .bound(mailbox.send(Call::Message(message)))
                 .await
-                .map(|sent| sent.is_ok()),
+                .is_some_and(|sent| sent.is_ok()),
+            Self::Host(sender) => deadline
+                .bound(sender.send(message))
+                .await
+                .is_some_and(|sent| sent.is_ok()),
+        }
+    }
+}
+
+/// When a wait must end, with the timer that ends it.
+///
+/// A component keeps one across its calls (in its messaging context) and sets it for each
+/// call. The timer is touched only when a wait actually has to wait, and then moved rather
+/// than made: moving a registered tokio timer later is one atomic update, while registering
+/// a fresh one wakes the runtime's parked timer thread, a context switch that cost about a
+/// third of a component-to-component request round trip.
+pub(crate) struct Deadline {
+    /// When it was set, to say how long a failed wait allowed.
+    since: Instant,
+    at: Instant,
+    /// Made at the first wait that needs it, inside the runtime.
+    timer: Option<Pin<Box<Sleep>>>,
+}
+
+impl Deadline {
+    /// A deadline `timeout` from now, but never past `cap`.
+    pub(crate) fn after(timeout: Duration, cap: Option<Instant>) -> Self {
+        let mut deadline = Self {
+            since: Instant::now(),
+            at: Instant::now(),
+            timer: None,
         };
-        sent.unwrap_or(false)
+        deadline.set(timeout, cap);
+        deadline
+    }
+
+    /// Waits end `timeout` from now (never past `cap`) from now on.
+    pub(crate) fn set(&mut self, timeout: Duration, cap: Option<Instant>) {
+        self.since = Instant::now();
+        // Held to a year, so that no timeout overflows the clock.
+        let at = self.since + timeout.min(Duration::from_secs(365 * 24 * 3600));
+        self.at = cap.map_or(at, |cap| at.min(cap));
+    }
+
+    /// How long waits were allowed, from when it was set.
+    pub(crate) fn allowed(&self) -> Duration {
+        self.at.saturating_duration_since(self.since)
+    }
+
+    /// Runs `work` until it finishes (`Some`) or the deadline passes (`None`).
+    pub(crate) async fn bound<F: Future>(&mut self, work: F) -> Option<F::Output> {
+        let mut work = std::pin::pin!(work);
+        let mut armed = false;
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(done) = work.as_mut().poll(cx) {
+                return Poll::Ready(Some(done));
+            }
+            let timer = self.timer(&mut armed);
+            timer.as_mut().poll(cx).map(|()| None)
+        })
+        .await
+    }
+
+    /// The timer, set to the deadline once per wait.
+    fn timer(&mut self, armed: &mut bool) -> &mut Pin<Box<Sleep>> {
+        let at = self.at.into();
+        let first = !std::mem::replace(armed, true);
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+        if first {
+            timer.as_mut().reset(at);
+        }
+        timer
     }
 }
 

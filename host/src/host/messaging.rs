@@ -5,7 +5,7 @@
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use airssys_contract::{CapabilityKind, Payload, validate_name, validate_topic};
 use serde::Serialize;
@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
 use super::Host;
-use crate::broker::{Published, Sink, SubscriptionGuard};
+use crate::broker::{Deadline, Published, Sink, SubscriptionGuard};
 use crate::mail::Message;
 use crate::{Error, Result};
 
@@ -26,9 +26,9 @@ impl Host {
     /// [`Error::PayloadTooLarge`] or [`Error::InvalidAddress`].
     pub async fn send(&self, to: &str, payload: Payload) -> Result<()> {
         check_address(to)?;
-        let deadline = after(self.inner.settings.send_timeout);
+        let mut deadline = Deadline::after(self.inner.settings.send_timeout, None);
         let message = Message::new(None, None, payload);
-        self.inner.broker.send(to, message, deadline).await
+        self.inner.broker.send(to, message, &mut deadline).await
     }
 
     /// Sends a request to the component at address `to` and waits up to `timeout` for the
@@ -49,7 +49,10 @@ impl Host {
     pub async fn request(&self, to: &str, payload: Payload, timeout: Duration) -> Result<Payload> {
         check_address(to)?;
         let message = Message::new(None, None, payload);
-        self.inner.broker.request(to, message, after(timeout)).await
+        self.inner
+            .broker
+            .request(to, message, &mut Deadline::after(timeout, None))
+            .await
     }
 
     /// [`request`](Self::request) with `request` as JSON and the reply decoded from JSON.
@@ -80,9 +83,9 @@ impl Host {
             role: "published on",
             reason: err.reason().to_owned(),
         })?;
-        let deadline = after(self.inner.settings.send_timeout);
+        let mut deadline = Deadline::after(self.inner.settings.send_timeout, None);
         let message = Message::new(None, Some(topic.into()), payload);
-        self.inner.broker.publish(message, deadline).await
+        self.inner.broker.publish(message, &mut deadline).await
     }
 
     /// Subscribes the embedder to the topics `pattern` matches (`orders.*`, `orders.>`; the
@@ -171,9 +174,4 @@ fn check_address(to: &str) -> Result<()> {
         address: to.to_owned(),
         reason: err.to_string(),
     })
-}
-
-/// `timeout` from now, held to a year so that no duration overflows the clock.
-fn after(timeout: Duration) -> Instant {
-    Instant::now() + timeout.min(Duration::from_secs(365 * 24 * 3600))
 }

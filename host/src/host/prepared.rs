@@ -129,7 +129,7 @@ impl Prepared {
         let gate = Gate::new(identity, capabilities.clone(), host.audit.clone());
         let shared = Arc::new(Shared::new(Arc::new(gate), host.events.clone()));
         let (mailbox, inbox) = mpsc::channel(settings.mailbox_capacity);
-        let subscribe = capabilities.effective();
+        let effective = capabilities.effective();
         let sink = Sink::Mailbox {
             mailbox: mailbox.clone(),
             max_payload: limits.max_payload,
@@ -155,7 +155,7 @@ impl Prepared {
         match Instance::start(&blueprint, &shared).await {
             Ok(instance) => {
                 let address = &shared.identity().address;
-                let subscriptions = subscribe
+                let subscriptions = effective
                     .get(CapabilityKind::Subscribe)
                     .iter()
                     .map(|pattern| {

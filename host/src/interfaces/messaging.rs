@@ -13,7 +13,7 @@ use wasmtime::component::{HasData, Linker};
 use crate::Limits;
 use crate::bindings::airssys::core::messaging::{self, Error, Published};
 use crate::bindings::{guest_error_value, wit};
-use crate::broker::Broker;
+use crate::broker::{Broker, Deadline};
 use crate::mail::Message;
 use crate::policy::{Denied, Gate, escape_controls};
 
@@ -24,6 +24,8 @@ pub(crate) struct MessagingCtx {
     /// This component's address, the `source` of what it sends.
     source: Arc<str>,
     sent: Arc<Sent>,
+    /// Every wait of this instance ends through it; kept across calls (see [`Deadline`]).
+    deadline: Deadline,
 }
 
 impl MessagingCtx {
@@ -32,6 +34,7 @@ impl MessagingCtx {
             broker,
             source: Arc::from(source),
             sent,
+            deadline: Deadline::after(Duration::ZERO, None),
         }
     }
 }
@@ -66,7 +69,7 @@ pub(crate) struct Messaging<'a> {
     pub(crate) gate: &'a Gate,
     pub(crate) limits: &'a Limits,
     pub(crate) deadline: Instant,
-    pub(crate) ctx: &'a MessagingCtx,
+    pub(crate) ctx: &'a mut MessagingCtx,
 }
 
 struct HasMessaging;
@@ -169,10 +172,12 @@ impl Messaging<'_> {
             .ok_or_else(|| Error::Stopped("the host is shutting down".to_owned()))
     }
 
-    /// The guest's timeout, but never past the call's own deadline.
-    fn until(&self, timeout_ms: u32) -> Instant {
-        let asked = Instant::now() + Duration::from_millis(timeout_ms.into());
-        asked.min(self.deadline)
+    /// The instance's deadline, set to the guest's timeout but never past the call's own
+    /// deadline.
+    fn until(&mut self, timeout_ms: u32) -> &mut Deadline {
+        let timeout = Duration::from_millis(timeout_ms.into());
+        self.ctx.deadline.set(timeout, Some(self.deadline));
+        &mut self.ctx.deadline
     }
 }
 

@@ -96,7 +96,7 @@ pub(crate) fn link(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
         gate: &data.gate,
         limits: &data.limits,
         deadline: data.deadline,
-        ctx: &data.messaging,
+        ctx: &mut data.messaging,
     })
 }
 

@@ -2,27 +2,30 @@
 //! by topic through its subscription table.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use airssys_contract::Payload;
 use async_trait::async_trait;
 use tokio::sync::oneshot;
 
 use super::{Entry, Registry};
-use crate::broker::{Broker, Published, Refused, Sink, SubscriptionId};
+use crate::broker::{Broker, Deadline, Published, Refused, Sink, SubscriptionId};
 use crate::mail::{Call, Message, next_correlation};
 use crate::{Error, Result};
 
 #[async_trait]
 impl Broker for Registry {
-    async fn send(&self, to: &str, message: Message, deadline: Instant) -> Result<()> {
+    async fn send(&self, to: &str, message: Message, deadline: &mut Deadline) -> Result<()> {
         self.addressed(to)?
             .deliver(Call::Message(message), Some(deadline))
             .await
     }
 
-    async fn request(&self, to: &str, message: Message, deadline: Instant) -> Result<Payload> {
-        let started = Instant::now();
+    async fn request(
+        &self,
+        to: &str,
+        message: Message,
+        deadline: &mut Deadline,
+    ) -> Result<Payload> {
         let entry = self.addressed(to)?;
         let (reply, answer) = oneshot::channel();
         let call = Call::Request {
@@ -30,19 +33,19 @@ impl Broker for Registry {
             correlation: next_correlation(),
             reply,
         };
-        entry.deliver(call, Some(deadline)).await?;
-        match tokio::time::timeout_at(deadline.into(), answer).await {
-            Ok(Ok(reply)) => reply,
+        entry.deliver(call, Some(&mut *deadline)).await?;
+        match deadline.bound(answer).await {
+            Some(Ok(reply)) => reply,
             // The actor answers every request it takes; a dropped reply means it ended.
-            Ok(Err(_)) => Err(entry.stopped()),
-            Err(_) => Err(Error::Timeout {
+            Some(Err(_)) => Err(entry.stopped()),
+            None => Err(Error::Timeout {
                 component: entry.identity().to_string(),
-                waited: deadline.saturating_duration_since(started),
+                waited: deadline.allowed(),
             }),
         }
     }
 
-    async fn publish(&self, message: Message, deadline: Instant) -> Result<Published> {
+    async fn publish(&self, message: Message, deadline: &mut Deadline) -> Result<Published> {
         let topic = message.topic().unwrap_or_default();
         let sinks = self.topics.matching(topic);
         let mut published = Published::default();
@@ -57,7 +60,7 @@ impl Broker for Registry {
             }
         }
         for (sink, message) in full {
-            if sink.offer(message, deadline).await {
+            if sink.offer(message, &mut *deadline).await {
                 published.delivered += 1;
             } else {
                 published.missed += 1;

@@ -2,12 +2,13 @@
 //! them.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use airssys_contract::Manifest;
 use tokio::sync::mpsc;
 
 use super::route::Route;
+use crate::broker::Deadline;
 use crate::mail::Call;
 use crate::policy::EffectiveCapabilities;
 use crate::runtime::{Shared, Stats};
@@ -75,7 +76,7 @@ impl Entry {
     /// Queues `call` in the routed instance's mailbox, waiting for room until `deadline`
     /// (`None`: as long as it takes; the caller may stop waiting, which withdraws the call).
     /// A body over the version's `max_payload` is refused before anything is queued.
-    pub(crate) async fn deliver(&self, call: Call, deadline: Option<Instant>) -> Result<()> {
+    pub(crate) async fn deliver(&self, call: Call, deadline: Option<&mut Deadline>) -> Result<()> {
         if let Some((size, direction)) = call.body() {
             let limit = self.current().max_payload;
             if size > limit {
@@ -91,13 +92,12 @@ impl Entry {
         let Some(deadline) = deadline else {
             return mailbox.send(call).await.map_err(|_| self.stopped());
         };
-        let started = Instant::now();
-        match tokio::time::timeout_at(deadline.into(), mailbox.send(call)).await {
-            Ok(sent) => sent.map_err(|_| self.stopped()),
-            Err(_) => Err(Error::MailboxFull {
+        match deadline.bound(mailbox.send(call)).await {
+            Some(sent) => sent.map_err(|_| self.stopped()),
+            None => Err(Error::MailboxFull {
                 component: self.identity().to_string(),
                 capacity: mailbox.max_capacity(),
-                waited: deadline.saturating_duration_since(started),
+                waited: deadline.allowed(),
             }),
         }
     }

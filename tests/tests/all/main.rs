@@ -11,4 +11,5 @@ mod notes_example;
 mod processes;
 mod registry;
 mod sandbox;
+mod shop_example;
 mod storage;

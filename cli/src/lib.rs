@@ -17,6 +17,7 @@ pub mod build;
 pub mod inspect;
 pub mod new;
 pub mod run;
+pub mod storage;
 mod ui;
 pub mod up;
 

@@ -6,7 +6,7 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use airssys_cli::{build, inspect, new, run, up};
+use airssys_cli::{build, inspect, new, run, storage, up};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
@@ -30,6 +30,8 @@ enum Command {
     Run(run::Args),
     /// Start every component an `airssys.toml` lists, with its limits and supervision.
     Up(up::Args),
+    /// List, read and export the namespaces of the store an `airssys.toml` names.
+    Storage(storage::Args),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(args),
         Command::Run(args) => run::run(args),
         Command::Up(args) => up::run(args),
+        Command::Storage(args) => storage::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

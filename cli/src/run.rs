@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use airssys_host::storage::Storage;
 use airssys_host::{Capabilities, CapabilityKind, Host, LoadOptions, Mode, Payload};
 use anyhow::Context;
 
@@ -106,7 +107,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let host = Host::builder().mode(args.mode.into()).build()?;
+        // A one-shot run keeps what the component stores in memory, gone when it exits.
+        let host = Host::builder()
+            .mode(args.mode.into())
+            .storage(Storage::in_memory())
+            .build()?;
         let mut grants = Capabilities::default();
         for (kind, pattern) in &args.grant {
             grants.add(*kind, pattern)?;

@@ -3,8 +3,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use airssys_host::{AppManifest, ComponentInfo, EventKind, Identity, Payload};
+use airssys_host::{AppManifest, ComponentInfo, EventKind, Host, Identity, Payload};
 use anyhow::Context;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::ui;
@@ -25,26 +27,37 @@ pub struct Args {
     /// its reply; repeat for more, in order.
     #[arg(long, short, value_name = "ADDRESS=JSON", value_parser = parse_request)]
     pub request: Vec<(String, Payload)>,
+    /// Also take requests on stdin, one per line: `ADDRESS JSON`. Each reply is printed on
+    /// stdout as one line of JSON, `{"address": .., "reply": ..}` or `{"address": ..,
+    /// "error": ..}`, in order; everything stops when stdin closes.
+    #[arg(long, conflicts_with = "check")]
+    pub stdin: bool,
 }
 
 fn parse_request(entry: &str) -> Result<(String, Payload), String> {
     let (address, body) = entry.split_once('=').ok_or_else(|| {
         format!("`{entry}` is not ADDRESS=JSON (e.g. --request 'checkout={{\"item\":\"apple\"}}')")
     })?;
-    serde_json::from_str::<serde_json::Value>(body)
-        .map_err(|err| format!("the request to `{address}` is not valid JSON ({err}); quote it for the shell"))?;
-    Ok((address.to_owned(), Payload::new(airssys_host::CONTENT_TYPE_JSON, body)))
+    serde_json::from_str::<serde_json::Value>(body).map_err(|err| {
+        format!("the request to `{address}` is not valid JSON ({err}); quote it for the shell")
+    })?;
+    Ok((
+        address.to_owned(),
+        Payload::new(airssys_host::CONTENT_TYPE_JSON, body),
+    ))
 }
 
 /// Starts every component at its key as address and prints their status table, then the
 /// replies to `--request`s, one line each (`address: reply`); with `--check` then reports
-/// health and stops, otherwise prints lifecycle events until Ctrl-C, then shuts everything
-/// down.
+/// health and stops, otherwise prints lifecycle events (and, with `--stdin`, serves requests)
+/// until Ctrl-C or the end of stdin, then shuts everything down and closes the store.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let app = AppManifest::from_file(&args.file)?;
+    // Opens `[storage]`, which blocks while redb opens (or repairs) the file.
+    let builder = app.host_builder()?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let host = app.host_builder().build()?;
+        let host = builder.build()?;
         let mut events = host.events();
         let running = app.start(&host).await?;
         for (name, handle) in &running {
@@ -61,10 +74,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 println!("{}", ui::health_line(&format!("{name} ({})", handle.label()), &health));
             }
         } else {
-            ui::note(&format!(
-                "running {} component(s); press Ctrl-C to stop",
-                running.len()
-            ));
+            let stop = if args.stdin { "close stdin or press Ctrl-C" } else { "press Ctrl-C" };
+            ui::note(&format!("running {} component(s); {stop} to stop", running.len()));
+            let mut lines = BufReader::new(tokio::io::stdin()).lines();
             loop {
                 tokio::select! {
                     _ = tokio::signal::ctrl_c() => break,
@@ -73,14 +85,41 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                         Err(RecvError::Lagged(missed)) => ui::note(&format!("{missed} event(s) missed")),
                         Err(RecvError::Closed) => break,
                     },
+                    line = lines.next_line(), if args.stdin => match line? {
+                        Some(line) => println!("{}", serve(&host, &line).await),
+                        None => break,
+                    },
                 }
             }
         }
         for (_, handle) in &running {
             handle.shutdown().await?;
         }
+        if let Some(storage) = host.storage() {
+            storage.close().await?;
+        }
         anyhow::Ok(())
     })
+}
+
+/// Sends one `ADDRESS JSON` line as a request and describes the outcome as one JSON line.
+async fn serve(host: &Host, line: &str) -> Value {
+    let (address, body) = line.trim().split_once(' ').unwrap_or((line.trim(), ""));
+    let outcome = async {
+        let component = host
+            .component(address)
+            .with_context(|| format!("no component runs at `{address}`; write `ADDRESS JSON`"))?;
+        let body: Value = serde_json::from_str(body).context("the request is not JSON")?;
+        let reply = component.request(Payload::json(&body)?).await?;
+        anyhow::Ok(match reply.decode_json::<Value>() {
+            Ok(value) => value,
+            Err(_) => json!(String::from_utf8_lossy(reply.body())),
+        })
+    };
+    match outcome.await {
+        Ok(reply) => json!({ "address": address, "reply": reply }),
+        Err(err) => json!({ "address": address, "error": format!("{err:#}") }),
+    }
 }
 
 /// One line per component: address, component, version, state, requests served and memory.

@@ -31,6 +31,12 @@ pub enum ManifestError {
     /// A capability pattern is malformed.
     #[error(transparent)]
     Pattern(#[from] PatternError),
+    /// The manifest is of another contract version, whose fields may differ from this one's.
+    #[error("the manifest is for airssys:core@{found}, not @{CONTRACT_VERSION}")]
+    ContractVersion {
+        /// The version the manifest names.
+        found: String,
+    },
 }
 
 /// Identity and declared capabilities of a component, embedded by `#[airssys::component]`.
@@ -67,7 +73,23 @@ impl Manifest {
     }
 
     /// Reads a manifest from its custom-section bytes, validating every field.
+    ///
+    /// The contract version is read first: a manifest of another version fails with
+    /// [`ManifestError::ContractVersion`] whatever else it holds, since a newer contract may
+    /// add fields this one refuses as unknown.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ManifestError> {
+        /// Only the version, ignoring every other field.
+        #[derive(Deserialize)]
+        struct Version {
+            contract_version: String,
+        }
+        if let Ok(Version { contract_version }) = serde_json::from_slice(bytes)
+            && contract_version != CONTRACT_VERSION
+        {
+            return Err(ManifestError::ContractVersion {
+                found: contract_version,
+            });
+        }
         let manifest: Self = serde_json::from_slice(bytes)?;
         validate_name(&manifest.name)?;
         Ok(manifest)
@@ -152,5 +174,21 @@ mod tests {
         );
         let err = read(&format!("{{{}}}", FIELDS.replace(r#""a""#, r#""A""#))).unwrap_err();
         assert!(matches!(err, ManifestError::Name(_)), "{err}");
+    }
+
+    #[test]
+    fn another_contract_is_named_before_its_fields_are_judged() {
+        let future = FIELDS.replace(
+            r#""contract_version":"1.0.0""#,
+            r#""contract_version":"1.1.0""#,
+        );
+        let err = read(&format!(r#"{{{future},"sandbox":{{"cpu":2}}}}"#)).unwrap_err();
+        assert!(
+            matches!(&err, ManifestError::ContractVersion { found } if found == "1.1.0"),
+            "{err}"
+        );
+        // This version's manifests are still judged strictly.
+        let err = read(&format!(r#"{{{FIELDS},"sandbox":1}}"#)).unwrap_err();
+        assert!(err.to_string().contains("unknown field `sandbox`"), "{err}");
     }
 }

@@ -6,196 +6,20 @@
 //!
 //! Run: `cargo bench -p airssys-host --bench roundtrip`; results go in docs/benchmarks.md.
 
+mod common;
+
 use std::hint::black_box;
-use std::path::Path;
 use std::time::Duration;
 
-use airssys_cli::build::{BuildOptions, build_crate, ensure_wasm_target};
-use airssys_host::{Host, Limits, LoadOptions, Payload, Source};
+use airssys_host::{Allocator, Host, Limits, LoadOptions, Payload, Source};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tokio::runtime::Runtime;
 use tokio::sync::{mpsc, oneshot};
-use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Engine, Store};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime::Engine;
+use wasmtime::component::Component;
 
-mod raw {
-    wasmtime::component::bindgen!({
-        world: "component",
-        path: "../wit",
-        imports: {
-            "airssys:core/process.run": async,
-            "airssys:core/http.send": async,
-        },
-        exports: { default: async },
-    });
-}
-
-use raw::airssys::core::{host, types};
-
-/// The hand-written baseline's store data: WASI plus a no-frills host interface.
-struct RawState {
-    wasi: WasiCtx,
-    table: ResourceTable,
-}
-
-impl WasiView for RawState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-impl types::Host for RawState {}
-
-impl host::Host for RawState {
-    fn log(&mut self, _: types::LogLevel, _: String, _: Vec<(String, String)>) {}
-    fn now(&mut self) -> types::Datetime {
-        types::Datetime {
-            seconds: 0,
-            nanoseconds: 0,
-        }
-    }
-    fn config_get(&mut self, _: String) -> Option<String> {
-        None
-    }
-    fn config_entries(&mut self) -> Vec<(String, String)> {
-        Vec::new()
-    }
-    fn identity(&mut self) -> types::ComponentId {
-        types::ComponentId {
-            name: "greeter".into(),
-            version: "0.1.0".into(),
-        }
-    }
-    fn report_panic(&mut self, _: String, _: Option<String>) {}
-}
-
-/// The baseline grants no files: every call is denied, as for a component with no grants.
-impl raw::airssys::core::filesystem::Host for RawState {
-    fn read(&mut self, _: String) -> Result<Vec<u8>, types::Error> {
-        Err(denied())
-    }
-    fn write(&mut self, _: String, _: Vec<u8>) -> Result<(), types::Error> {
-        Err(denied())
-    }
-    fn append(&mut self, _: String, _: Vec<u8>) -> Result<(), types::Error> {
-        Err(denied())
-    }
-    fn list_dir(&mut self, _: String) -> Result<Vec<String>, types::Error> {
-        Err(denied())
-    }
-    fn metadata(
-        &mut self,
-        _: String,
-    ) -> Result<raw::airssys::core::filesystem::EntryMetadata, types::Error> {
-        Err(denied())
-    }
-    fn create_dir(&mut self, _: String) -> Result<(), types::Error> {
-        Err(denied())
-    }
-    fn remove(&mut self, _: String) -> Result<(), types::Error> {
-        Err(denied())
-    }
-    fn rename(&mut self, _: String, _: String) -> Result<(), types::Error> {
-        Err(denied())
-    }
-}
-
-impl raw::airssys::core::process::Host for RawState {
-    async fn run(
-        &mut self,
-        _: raw::airssys::core::process::Command,
-    ) -> Result<raw::airssys::core::process::Output, types::Error> {
-        Err(denied())
-    }
-}
-
-impl raw::airssys::core::http::Host for RawState {
-    async fn send(
-        &mut self,
-        _: raw::airssys::core::http::Outgoing,
-    ) -> Result<raw::airssys::core::http::Incoming, types::Error> {
-        Err(denied())
-    }
-}
-
-/// The baseline's guest never messages other components.
-impl raw::airssys::core::messaging::Host for RawState {
-    fn send(
-        &mut self,
-        _: String,
-        _: types::Payload,
-        _: u32,
-    ) -> Result<(), raw::airssys::core::messaging::Error> {
-        Err(raw::airssys::core::messaging::Error::Denied(
-            "no messaging in the baseline".into(),
-        ))
-    }
-    fn request(
-        &mut self,
-        _: String,
-        _: types::Payload,
-        _: u32,
-    ) -> Result<types::Payload, raw::airssys::core::messaging::Error> {
-        Err(raw::airssys::core::messaging::Error::Denied(
-            "no messaging in the baseline".into(),
-        ))
-    }
-    fn publish(
-        &mut self,
-        _: String,
-        _: types::Payload,
-        _: u32,
-    ) -> Result<raw::airssys::core::messaging::Published, raw::airssys::core::messaging::Error>
-    {
-        Err(raw::airssys::core::messaging::Error::Denied(
-            "no messaging in the baseline".into(),
-        ))
-    }
-}
-
-fn denied() -> types::Error {
-    types::Error {
-        kind: types::ErrorKind::Denied,
-        message: "no files in the baseline".into(),
-    }
-}
-
-fn raw_linker(engine: &Engine) -> Linker<RawState> {
-    let mut linker = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
-    raw::Component::add_to_linker::<_, HasSelf<RawState>>(&mut linker, |s| s).unwrap();
-    linker
-}
-
-fn raw_store(engine: &Engine) -> Store<RawState> {
-    let wasi = WasiCtx::builder().build();
-    Store::new(
-        engine,
-        RawState {
-            wasi,
-            table: ResourceTable::new(),
-        },
-    )
-}
-
-async fn raw_start(
-    engine: &Engine,
-    pre: &raw::ComponentPre<RawState>,
-) -> (Store<RawState>, raw::Component) {
-    let mut store = raw_store(engine);
-    let instance = pre.instantiate_async(&mut store).await.unwrap();
-    instance
-        .airssys_core_lifecycle()
-        .call_init(&mut store, &Vec::new())
-        .await
-        .unwrap()
-        .unwrap();
-    (store, instance)
-}
+use common::raw::airssys::core::types;
+use common::{hello_wasm, raw_linker, raw_pooling_engine, raw_pre, raw_start};
 
 fn greet() -> types::Request {
     types::Request {
@@ -212,24 +36,13 @@ fn greet() -> types::Request {
     }
 }
 
-fn hello_wasm() -> Vec<u8> {
-    ensure_wasm_target().unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let options = BuildOptions {
-        release: true,
-        target_dir: Some(root.join("target/guests")),
-        quiet: true,
-    };
-    std::fs::read(build_crate(&root.join("examples/hello"), &options).unwrap()).unwrap()
-}
-
 fn benches(c: &mut Criterion) {
     let rt = Runtime::new().unwrap();
     let bytes = hello_wasm();
     let engine = Engine::default();
     let linker = raw_linker(&engine);
     let component = Component::from_binary(&engine, &bytes).unwrap();
-    let pre = raw::ComponentPre::new(linker.instantiate_pre(&component).unwrap()).unwrap();
+    let pre = raw_pre(&engine, &bytes);
     let host = Host::new().unwrap();
     let prepared = rt
         .block_on(host.prepare(Source::bytes("hello", bytes.clone())))
@@ -242,7 +55,7 @@ fn benches(c: &mut Criterion) {
     group.bench_function("raw", |b| {
         b.iter(|| {
             let component = Component::from_binary(&engine, black_box(&bytes)).unwrap();
-            raw::ComponentPre::new(linker.instantiate_pre(&component).unwrap()).unwrap()
+            common::raw::ComponentPre::new(linker.instantiate_pre(&component).unwrap()).unwrap()
         })
     });
     group.bench_function("airssys", |b| {
@@ -268,20 +81,47 @@ fn benches(c: &mut Criterion) {
     });
     group.finish();
 
-    // Start and stop an instance: instantiate, init, shutdown, drop. airssys also spawns
-    // the instance's task; teardown is included on both sides so neither defers work. On a
-    // current-thread runtime the actor's task runs on the caller's thread, which isolates
-    // the work from cross-thread wake-ups.
+    // Start and stop an instance: instantiate, init, shutdown, drop. airssys also registers
+    // the address and parks the instance's actor; teardown is included on both sides so
+    // neither defers work. On a current-thread runtime every task runs on the caller's
+    // thread, which isolates the work from cross-thread wake-ups. The pooling pair runs
+    // both sides on wasmtime's pooling allocator.
     let local = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    for (name, runtime) in [("instantiate", &rt), ("instantiate_current_thread", &local)] {
+    let pooling_engine = raw_pooling_engine();
+    let pooling_pre = raw_pre(&pooling_engine, &bytes);
+    let pooling_host = Host::builder()
+        .allocator(Allocator::Pooling)
+        .build()
+        .unwrap();
+    let pooling_prepared = rt
+        .block_on(pooling_host.prepare(Source::bytes("hello", bytes.clone())))
+        .unwrap();
+    let cases = [
+        ("instantiate", &rt, &engine, &pre, &prepared),
+        (
+            "instantiate_current_thread",
+            &local,
+            &engine,
+            &pre,
+            &prepared,
+        ),
+        (
+            "instantiate_pooling",
+            &rt,
+            &pooling_engine,
+            &pooling_pre,
+            &pooling_prepared,
+        ),
+    ];
+    for (name, runtime, engine, pre, prepared) in cases {
         let mut group = c.benchmark_group(name);
         group.bench_function("raw", |b| {
             b.iter(|| {
                 runtime.block_on(async {
-                    let (mut store, instance) = raw_start(&engine, &pre).await;
+                    let (mut store, instance) = raw_start(engine, pre).await;
                     instance
                         .airssys_core_lifecycle()
                         .call_shutdown(&mut store)

@@ -1,12 +1,17 @@
-//! The storage engine against raw redb, in one run.
+//! Storage against raw redb, in one run: the engine, and a component calling it.
 //!
-//! - `storage_get`: one read of a 100-byte value. Baselines: a raw redb read transaction on
-//!   the calling thread, and the same read on tokio's blocking pool (what an async embedder
-//!   must do to keep file I/O off its workers, and what the engine does).
-//! - `storage_set`: one durable write from a lone writer. Baseline: a raw redb write
-//!   transaction with `Durability::Immediate` per set.
+//! - `storage_get`: 100 reads of a 100-byte value per iteration. Baselines: a raw redb read
+//!   transaction per read on the calling thread, and the same on tokio's blocking pool (what an
+//!   async embedder must do to keep file I/O off its workers). Then the engine with its cache
+//!   of committed values (hits answer on the caller's task) and without one (every read hops to
+//!   the blocking pool), and a component (`tests/fixtures/keeper`) making the 100 reads in one
+//!   request through `airssys::storage`, with and without the cache.
+//! - `storage_set`: 10 durable writes per iteration from a lone writer. Baseline: a raw redb
+//!   write transaction with `Durability::Immediate` per set; then the engine, and a component
+//!   making the 10 sets in one request.
 //! - `storage_100_writers`: durable sets from 100 concurrent writers. Baseline: one raw redb
-//!   durable commit per set, from 100 writers on the blocking pool; the engine groups them.
+//!   durable commit per set, from 100 writers on the blocking pool; then the engine's group
+//!   commit from 100 tasks, and 100 components each setting in turn.
 //!
 //! Run: `cargo bench -p airssys-host --bench storage`. The files live in a temporary directory
 //! on the same disk as the system's temporary files.
@@ -16,15 +21,22 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use airssys_host::storage::{Namespace, Storage};
+use airssys_cli::build::{BuildOptions, build_crate, ensure_wasm_target};
+use airssys_host::storage::{BatchOp, Namespace, Storage};
+use airssys_host::{Capabilities, CapabilityKind, ComponentHandle, Host, LoadOptions};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use redb::{Database, Durability, ReadableDatabase, TableDefinition};
+use serde_json::{Value, json};
 use tokio::runtime::Runtime;
 
 const TABLE: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("bench");
 const KEYS: usize = 1_000;
 const VALUE: [u8; 100] = [7; 100];
 const WRITERS: u64 = 100;
+/// Reads per `storage_get` iteration.
+const GETS: u32 = 100;
+/// Writes per `storage_set` iteration.
+const SETS: u32 = 10;
 
 fn key(i: usize) -> Vec<u8> {
     format!("key-{i:06}").into_bytes()
@@ -61,15 +73,65 @@ fn raw_set(db: &Database, key: &[u8]) {
     txn.commit().expect("commit");
 }
 
-fn engine(runtime: &Runtime, path: &Path) -> Namespace {
-    let storage = Storage::open(path).expect("engine file");
+/// The engine on its own file, seeded with the same keys as the raw file.
+fn engine(runtime: &Runtime, path: &Path, cache: u64) -> Namespace {
+    let storage = Storage::open_with_cache(path, cache).expect("engine file");
     let ns = storage.namespace("bench").expect("namespace");
-    runtime.block_on(async {
-        for i in 0..KEYS {
-            ns.set(key(i), VALUE.to_vec()).await.expect("seed");
-        }
-    });
+    let seed = (0..KEYS).map(|i| BatchOp::set(key(i), VALUE.to_vec()));
+    runtime.block_on(ns.batch(seed)).expect("seed");
     ns
+}
+
+fn keeper_wasm() -> std::path::PathBuf {
+    ensure_wasm_target().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let options = BuildOptions {
+        release: true,
+        target_dir: Some(root.join("target/guests")),
+        quiet: true,
+    };
+    build_crate(&root.join("tests/fixtures/keeper"), &options).unwrap()
+}
+
+/// A host on `storage` with `count` keepers granted the namespace `bench`.
+fn keepers(runtime: &Runtime, storage: Storage, count: usize) -> Vec<ComponentHandle> {
+    let wasm = keeper_wasm();
+    let mut grants = Capabilities::default();
+    grants.add(CapabilityKind::Storage, "bench").unwrap();
+    let host = Host::builder()
+        .mode(airssys_host::Mode::Permissive)
+        .mailbox_capacity(4)
+        .storage(storage)
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut keepers = Vec::with_capacity(count);
+        for i in 0..count {
+            let options = LoadOptions::new()
+                .address(format!("keeper-{i}"))
+                .grants(grants.clone());
+            keepers.push(host.load_with(&wasm, options).await.unwrap());
+        }
+        keepers
+    })
+}
+
+/// Asks a keeper to run `of` on `bench` `times` times in one request.
+async fn repeat(keeper: &ComponentHandle, times: u64, of: Value) -> Value {
+    let reply: Value = keeper
+        .request_json(&json!({"ns": "bench", "op": "repeat", "times": times, "of": of}))
+        .await
+        .unwrap();
+    assert!(reply.get("error").is_none(), "{reply}");
+    reply
+}
+
+fn get(key: &str) -> Value {
+    json!({"op": "get", "key": key})
+}
+
+fn set(key: &str) -> Value {
+    json!({"op": "set", "key": key, "value": "x".repeat(VALUE.len())})
 }
 
 fn benches(c: &mut Criterion) {
@@ -79,41 +141,87 @@ fn benches(c: &mut Criterion) {
         .expect("runtime");
     let dir = tempfile::tempdir().expect("temporary directory");
     let raw = Arc::new(raw_db(&dir.path().join("raw.redb")));
-    let ns = engine(&runtime, &dir.path().join("engine.redb"));
+    let cached = engine(&runtime, &dir.path().join("cached.redb"), 32 << 20);
+    let uncached = engine(&runtime, &dir.path().join("uncached.redb"), 0);
+    let one = key(1);
+    let one_text = String::from_utf8(one.clone()).unwrap();
 
     let mut group = c.benchmark_group("storage_get");
-    let mut i = 0;
-    let mut next = move || {
-        i = (i + 1) % KEYS;
-        key(i)
-    };
+    group.throughput(Throughput::Elements(GETS.into()));
     group.bench_function("raw_redb", |b| {
-        b.iter(|| black_box(raw_get(&raw, &next())));
+        b.iter(|| {
+            for _ in 0..GETS {
+                black_box(raw_get(&raw, &one));
+            }
+        });
     });
     group.bench_function("raw_redb_blocking_pool", |b| {
         b.iter(|| {
-            let (raw, key) = (Arc::clone(&raw), next());
             runtime.block_on(async {
-                black_box(
-                    tokio::task::spawn_blocking(move || raw_get(&raw, &key))
-                        .await
-                        .expect("read"),
-                )
+                for _ in 0..GETS {
+                    let (raw, key) = (Arc::clone(&raw), one.clone());
+                    let read = tokio::task::spawn_blocking(move || raw_get(&raw, &key));
+                    black_box(read.await.expect("read"));
+                }
             })
         });
     });
-    group.bench_function("airssys", |b| {
-        b.iter(|| runtime.block_on(async { black_box(ns.get(next()).await.expect("get")) }));
-    });
+    for (name, ns) in [("engine_cache", &cached), ("engine_no_cache", &uncached)] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                runtime.block_on(async {
+                    for _ in 0..GETS {
+                        black_box(ns.get(&one).await.expect("get"));
+                    }
+                })
+            });
+        });
+    }
+    // Components on the same seeded files: the namespace handle is the guest's, the file the
+    // engine's above.
+    let (cached_storage, uncached_storage) = (
+        Storage::open_with_cache(dir.path().join("component-cached.redb"), 32 << 20).unwrap(),
+        Storage::open_with_cache(dir.path().join("component-uncached.redb"), 0).unwrap(),
+    );
+    for storage in [&cached_storage, &uncached_storage] {
+        let ns = storage.namespace("bench").unwrap();
+        runtime.block_on(async { ns.set(one.clone(), VALUE.to_vec()).await.unwrap() });
+    }
+    let keeper_cached = keepers(&runtime, cached_storage, 1).remove(0);
+    let keeper_uncached = keepers(&runtime, uncached_storage, 1).remove(0);
+    for (name, keeper) in [
+        ("component_cache", &keeper_cached),
+        ("component_no_cache", &keeper_uncached),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| runtime.block_on(repeat(keeper, GETS.into(), get(&one_text))));
+        });
+    }
     group.finish();
 
     let mut group = c.benchmark_group("storage_set");
     group
-        .sample_size(20)
-        .measurement_time(Duration::from_secs(8));
-    group.bench_function("raw_redb", |b| b.iter(|| raw_set(&raw, &next())));
-    group.bench_function("airssys", |b| {
-        b.iter(|| runtime.block_on(async { ns.set(next(), VALUE.to_vec()).await.expect("set") }));
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10))
+        .throughput(Throughput::Elements(SETS.into()));
+    group.bench_function("raw_redb", |b| {
+        b.iter(|| {
+            for _ in 0..SETS {
+                raw_set(&raw, &one);
+            }
+        });
+    });
+    group.bench_function("engine", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                for _ in 0..SETS {
+                    cached.set(one.clone(), VALUE.to_vec()).await.expect("set");
+                }
+            })
+        });
+    });
+    group.bench_function("component", |b| {
+        b.iter(|| runtime.block_on(repeat(&keeper_cached, SETS.into(), set(&one_text))));
     });
     group.finish();
 
@@ -144,18 +252,45 @@ fn benches(c: &mut Criterion) {
             })
         });
     });
-    group.bench_function("airssys_group_commit", |b| {
+    group.bench_function("engine_group_commit", |b| {
         b.iter_custom(|sets| {
             runtime.block_on(async {
                 let started = Instant::now();
                 let writers: Vec<_> = (0..WRITERS)
                     .map(|writer| {
-                        let ns = ns.clone();
+                        let ns = cached.clone();
                         tokio::spawn(async move {
                             for i in (writer..sets).step_by(WRITERS as usize) {
                                 ns.set(key(i as usize % KEYS), VALUE.to_vec())
                                     .await
                                     .expect("set");
+                            }
+                        })
+                    })
+                    .collect();
+                for writer in writers {
+                    writer.await.expect("writer");
+                }
+                started.elapsed()
+            })
+        });
+    });
+    let storage = Storage::open(dir.path().join("components.redb")).unwrap();
+    let components = keepers(&runtime, storage, WRITERS as usize);
+    group.bench_function("components_group_commit", |b| {
+        b.iter_custom(|sets| {
+            runtime.block_on(async {
+                let started = Instant::now();
+                let writers: Vec<_> = components
+                    .iter()
+                    .enumerate()
+                    .map(|(writer, keeper)| {
+                        let keeper = keeper.clone();
+                        // This writer's share of the sets, on a key of its own.
+                        let share = (writer as u64..sets).step_by(WRITERS as usize).count();
+                        tokio::spawn(async move {
+                            if share > 0 {
+                                repeat(&keeper, share as u64, set(&format!("w{writer}"))).await;
                             }
                         })
                     })

@@ -7,17 +7,32 @@
 //! fuel_metering = true
 //! mode = "strict"               # strict | permissive | development
 //! audit_log = "audit.jsonl"     # relative to this file
+//! max_instances = 1000          # all components together
+//! max_memory = "4GiB"           # linear memory of all instances together
+//! max_cache_size = "256MiB"     # compiled code kept in memory
+//! allocator = "pooling"         # on-demand | pooling
+//!
+//! [host.http]                   # optional: the client behind airssys::http
+//! extra_roots = ["ca.pem"]      # PEM CA files trusted beside the system's roots
+//! allow_downgrade = false       # follow https -> http redirects (default false)
+//! nameservers = ["10.0.0.53:53"] # DNS servers instead of /etc/resolv.conf
 //!
 //! [limits]                      # optional: defaults for every component
 //! memory = "64MiB"
 //! call_timeout = "10s"
+//! storage = { max_keys = 10_000, max_value_size = "64KiB" }   # quota per namespace
+//! namespaces = 16               # storage namespaces one component may open
+//!
+//! [storage]                     # optional: the store `storage` and `wasi:keyvalue` reach
+//! path = "data/airssys.redb"    # relative to this file; or `memory = true`
+//! cache = "32MiB"               # committed values kept in memory for fast reads
 //!
 //! [components.greeter]
 //! source = "greeter.wasm"       # relative to this file
 //! config = { greeting = "Hi" }
 //! limits = { memory = "16MiB", call_timeout = "2s", fuel = 50_000_000 }
 //! supervision = { policy = "restart", max_restarts = 3, window = "1m", pending = "fail" }
-//! grants = { fs_read = ["/srv/greeter/**"], net = ["api.example.com:443"] }
+//! grants = { fs_read = ["/srv/greeter/**"], net = ["api.example.com:443"], storage = ["greeter"] }
 //! ```
 //!
 //! Unknown keys and malformed values are errors that name the line. Sizes are a number of
@@ -30,9 +45,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::storage::{DEFAULT_CACHE_SIZE, Quota, Storage};
 use crate::{
-    Capabilities, ComponentHandle, Error, Host, HostBuilder, Limits, LoadOptions, Mode, Pending,
-    Restart, Result, Supervision,
+    Allocator, Capabilities, ComponentHandle, Error, Host, HostBuilder, HttpSettings, Limits,
+    LoadOptions, Mode, Pending, Restart, Result, Supervision,
 };
 
 /// A parsed `airssys.toml`: host settings and the components to run.
@@ -50,7 +66,43 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct AppManifest {
     host: HostBuilder,
+    storage: Option<StorageConfig>,
     components: BTreeMap<String, AppComponent>,
+}
+
+/// Where the store of `[storage]` lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StorageConfig {
+    /// A redb file (`path`, resolved against the manifest's directory) with a cache of
+    /// `cache` bytes of committed values.
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Bytes of committed keys and values kept in memory.
+        cache: u64,
+    },
+    /// In memory (`memory = true`): gone when the host stops. For tests and trials.
+    Memory,
+}
+
+impl StorageConfig {
+    /// Opens the store. A missing file is created, with its directory; it blocks while redb
+    /// opens it, and one process at a time may have it open.
+    pub fn open(&self) -> Result<Storage> {
+        Ok(match self {
+            Self::File { path, cache } => {
+                if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                        path: dir.to_owned(),
+                        source,
+                    })?;
+                }
+                Storage::open_with_cache(path, *cache)?
+            }
+            Self::Memory => Storage::in_memory(),
+        })
+    }
 }
 
 /// One component of an [`AppManifest`].
@@ -112,6 +164,24 @@ impl AppManifest {
         if let Some(audit) = raw.host.audit_log {
             host = host.audit_log(base.join(audit));
         }
+        if let Some(http) = raw.host.http {
+            host = host.http(http.settings(base));
+        }
+        if let Some(instances) = raw.host.max_instances {
+            host = host.max_instances(instances);
+        }
+        if let Some(memory) = raw.host.max_memory {
+            host = host.max_memory(memory.0);
+        }
+        if let Some(size) = raw.host.max_cache_size {
+            host = host.max_cache_size(size.usize()?);
+        }
+        if let Some(allocator) = raw.host.allocator {
+            host = host.allocator(match allocator {
+                RawAllocator::OnDemand => Allocator::OnDemand,
+                RawAllocator::Pooling => Allocator::Pooling,
+            });
+        }
         let defaults = raw
             .limits
             .as_ref()
@@ -120,6 +190,11 @@ impl AppManifest {
         if let Some(supervision) = &raw.supervision {
             host = host.supervision(supervision.to_policy());
         }
+        let storage = raw
+            .storage
+            .map(|storage| storage.config(base))
+            .transpose()
+            .map_err(|err| format!("[storage]: {err}"))?;
         let mut components = BTreeMap::new();
         for (name, component) in raw.components {
             airssys_contract::validate_name(&name)
@@ -140,12 +215,26 @@ impl AppManifest {
             let source = base.join(component.source);
             components.insert(name, AppComponent { source, options });
         }
-        Ok(Self { host, components })
+        Ok(Self {
+            host,
+            storage,
+            components,
+        })
     }
 
-    /// The host settings of `[host]`, `[limits]` and `[supervision]`.
-    pub fn host_builder(&self) -> HostBuilder {
-        self.host.clone()
+    /// The host settings of `[host]`, `[limits]` and `[supervision]`, with the store of
+    /// `[storage]` opened (each call opens it again; a file can be open once at a time).
+    pub fn host_builder(&self) -> Result<HostBuilder> {
+        let host = self.host.clone();
+        Ok(match &self.storage {
+            Some(storage) => host.storage(storage.open()?),
+            None => host,
+        })
+    }
+
+    /// Where `[storage]` keeps the store, if the file has that table.
+    pub fn storage(&self) -> Option<&StorageConfig> {
+        self.storage.as_ref()
     }
 
     /// The components, by name, in name order.
@@ -174,8 +263,38 @@ struct RawFile {
     host: RawHost,
     limits: Option<RawLimits>,
     supervision: Option<RawSupervision>,
+    storage: Option<RawStorage>,
     #[serde(default)]
     components: BTreeMap<String, RawComponent>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStorage {
+    path: Option<PathBuf>,
+    memory: Option<bool>,
+    cache: Option<Size>,
+}
+
+impl RawStorage {
+    fn config(self, base: &Path) -> Result<StorageConfig, String> {
+        match (self.path, self.memory.unwrap_or(false)) {
+            (Some(_), true) => {
+                Err("set either `path` (a file) or `memory = true`, not both".into())
+            }
+            (Some(path), false) => Ok(StorageConfig::File {
+                path: base.join(path),
+                cache: self.cache.map_or(DEFAULT_CACHE_SIZE, |cache| cache.0),
+            }),
+            (None, true) if self.cache.is_some() => {
+                Err("`cache` is for a file; an in-memory store needs none".into())
+            }
+            (None, true) => Ok(StorageConfig::Memory),
+            (None, false) => Err(
+                "say where the store lives: `path = \"data/airssys.redb\"` (relative to this file) or `memory = true`".into(),
+            ),
+        }
+    }
 }
 
 #[derive(Default, Deserialize)]
@@ -188,6 +307,43 @@ struct RawHost {
     fuel_metering: Option<bool>,
     mode: Option<Mode>,
     audit_log: Option<PathBuf>,
+    http: Option<RawHttp>,
+    max_instances: Option<usize>,
+    max_memory: Option<Size>,
+    max_cache_size: Option<Size>,
+    allocator: Option<RawAllocator>,
+}
+
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum RawAllocator {
+    OnDemand,
+    Pooling,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    #[serde(default)]
+    extra_roots: Vec<PathBuf>,
+    allow_downgrade: Option<bool>,
+    #[serde(default)]
+    nameservers: Vec<std::net::SocketAddr>,
+}
+
+impl RawHttp {
+    /// The settings, with root files resolved against `base`.
+    fn settings(self, base: &Path) -> HttpSettings {
+        let mut settings =
+            HttpSettings::new().allow_downgrade(self.allow_downgrade.unwrap_or(false));
+        for root in self.extra_roots {
+            settings = settings.extra_root(base.join(root));
+        }
+        for server in self.nameservers {
+            settings = settings.nameserver(server);
+        }
+        settings
+    }
 }
 
 #[derive(Deserialize)]
@@ -211,6 +367,36 @@ struct RawLimits {
     call_timeout: Option<Dur>,
     fuel: Option<u64>,
     max_payload: Option<Size>,
+    storage: Option<RawQuota>,
+    namespaces: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQuota {
+    max_keys: Option<u64>,
+    max_bytes: Option<Size>,
+    max_value_size: Option<Size>,
+    max_key_size: Option<Size>,
+}
+
+impl RawQuota {
+    /// Overrides the fields given here on top of `quota`.
+    fn apply(&self, mut quota: Quota) -> Quota {
+        if let Some(keys) = self.max_keys {
+            quota = quota.max_keys(keys);
+        }
+        if let Some(bytes) = self.max_bytes {
+            quota = quota.max_bytes(bytes.0);
+        }
+        if let Some(bytes) = self.max_value_size {
+            quota = quota.max_value_size(bytes.0);
+        }
+        if let Some(bytes) = self.max_key_size {
+            quota = quota.max_key_size(bytes.0);
+        }
+        quota
+    }
 }
 
 impl RawLimits {
@@ -233,6 +419,13 @@ impl RawLimits {
         }
         if let Some(payload) = self.max_payload {
             limits = limits.max_payload(payload.usize()?);
+        }
+        if let Some(quota) = &self.storage {
+            let quota = quota.apply(limits.storage);
+            limits = limits.storage(quota);
+        }
+        if let Some(namespaces) = self.namespaces {
+            limits = limits.namespaces(namespaces);
         }
         Ok(limits)
     }
@@ -386,14 +579,26 @@ mod tests {
             fuel_metering = true
             mode = "permissive"
             audit_log = "audit.jsonl"
+            [host.http]
+            extra_roots = ["ca.pem"]
+            allow_downgrade = true
+            nameservers = ["127.0.0.53:53"]
+            max_instances = 50
+            max_memory = "1GiB"
+            max_cache_size = "64MiB"
+            allocator = "pooling"
             [limits]
             memory = "32MiB"
+            storage = { max_keys = 10, max_value_size = "1KiB" }
             [supervision]
             policy = "stop"
+            [storage]
+            path = "data/kv.redb"
+            cache = "1MiB"
             [components.a]
             source = "a.wasm"
             config = { k = "v" }
-            limits = { call_timeout = "2s", fuel = 1000, max_payload = 4096 }
+            limits = { call_timeout = "2s", fuel = 1000, max_payload = 4096, storage = { max_keys = 5 }, namespaces = 3 }
             supervision = { policy = "restart", max_restarts = 2, window = "1m", pending = "fail" }
             grants = { fs_read = ["/srv/a/**"], net = ["api.example.com:443"] }
             [components.b]
@@ -402,11 +607,32 @@ mod tests {
             Path::new("/app"),
         )
         .unwrap();
-        let builder = app.host_builder();
+        assert_eq!(
+            app.storage(),
+            Some(&StorageConfig::File {
+                path: "/app/data/kv.redb".into(),
+                cache: 1 << 20
+            })
+        );
+        let builder = app.host.clone();
         assert_eq!(builder.epoch_tick, Duration::from_millis(5));
         assert!(builder.fuel_metering);
         assert_eq!(builder.supervision, Supervision::Stop);
         assert_eq!(builder.mode, Mode::Permissive);
+        let http = HttpSettings::new()
+            .extra_root("/app/ca.pem")
+            .allow_downgrade(true)
+            .nameserver("127.0.0.53:53".parse().unwrap());
+        assert_eq!(builder.http, http);
+        assert_eq!(
+            (
+                builder.max_instances,
+                builder.max_memory,
+                builder.max_cache_size
+            ),
+            (50, 1 << 30, 64 << 20)
+        );
+        assert_eq!(builder.allocator, Allocator::Pooling);
         let (name, a) = app.components().next().unwrap();
         assert_eq!(
             a.options.grants.get(crate::CapabilityKind::FsRead),
@@ -419,6 +645,12 @@ mod tests {
         assert_eq!(limits.memory, 32 << 20, "file-level defaults apply");
         assert_eq!(limits.call_timeout, Duration::from_secs(2));
         assert_eq!((limits.fuel, limits.max_payload), (Some(1000), 4096));
+        assert_eq!(
+            limits.storage,
+            Quota::new().max_keys(5).max_value_size(1024),
+            "a component's storage quota changes only the fields it names"
+        );
+        assert_eq!(limits.namespaces, 3);
         let Some(Supervision::Restart(policy)) = &a.options.supervision else {
             panic!("{:?}", a.options.supervision)
         };
@@ -463,6 +695,39 @@ mod tests {
         let e = err("[components.a]\nsource = \"a\"\ngrants = { files = [\"/x\"] }\n");
         assert!(
             e.contains("line 3") && e.contains("unknown variant `files`"),
+            "{e}"
+        );
+        let e = err("[host.http]\nnameservers = [\"ns1\"]\n[components.a]\nsource = \"a\"\n");
+        assert!(
+            e.contains("line 2") && e.contains("invalid socket address"),
+            "{e}"
+        );
+        let e = err("[host.http]\nroots = []\n[components.a]\nsource = \"a\"\n");
+        assert!(
+            e.contains("line 2") && e.contains("unknown field `roots`"),
+            "{e}"
+        );
+        let e = err("[storage]\ncache = \"1MiB\"\n[components.a]\nsource = \"a\"\n");
+        assert!(
+            e.contains("[storage]") && e.contains("memory = true"),
+            "{e}"
+        );
+        let e = err("[storage]\npath = \"a\"\nmemory = true\n[components.a]\nsource = \"a\"\n");
+        assert!(e.contains("not both"), "{e}");
+        let e = err("[storage]\npaht = \"a\"\n[components.a]\nsource = \"a\"\n");
+        assert!(
+            e.contains("line 2") && e.contains("unknown field `paht`"),
+            "{e}"
+        );
+        let e = err("[components.a]\nsource = \"a\"\nlimits = { storage = { max_keyz = 1 } }\n");
+        assert!(
+            e.contains("line 3") && e.contains("unknown field `max_keyz`"),
+            "{e}"
+        );
+        let e = err("[host]\nallocator = \"pool\"\n[components.a]\nsource = \"a\"\n");
+        assert!(
+            e.contains("line 2")
+                && e.contains("unknown variant `pool`, expected `on-demand` or `pooling`"),
             "{e}"
         );
         let e = err("[host]\nmode = \"lax\"\n[components.a]\nsource = \"a\"\n");

@@ -1,17 +1,43 @@
-//! wasmtime bindings of the `airssys:core/component` world, generated from `wit/`.
+//! wasmtime bindings of the `airssys:core/component` world, generated from `wit/`, and the
+//! host types behind its resources.
+
+use bytes::Bytes;
+
+use crate::storage::{Expect, Namespace};
 
 wasmtime::component::bindgen!({
     world: "component",
     path: "../wit",
     imports: {
+        "airssys:core/filesystem": async,
         "airssys:core/process.run": async,
         "airssys:core/http.send": async,
         "airssys:core/messaging.send": async,
         "airssys:core/messaging.request": async,
         "airssys:core/messaging.publish": async,
+        "airssys:core/storage": async,
+        "wasi:keyvalue": async,
+    },
+    with: {
+        "airssys:core/storage.namespace": crate::storage::Namespace,
+        "wasi:keyvalue/store.bucket": crate::storage::Namespace,
+        "wasi:keyvalue/atomics.cas": crate::bindings::Cas,
     },
     exports: { default: async },
 });
+
+/// A `wasi:keyvalue` compare-and-swap in progress: the key, and what it held when the handle
+/// was made, which the swap expects it still holds. (`pub` because the generated bindings
+/// re-export it; the module is private.)
+#[allow(unreachable_pub)]
+pub struct Cas {
+    pub(crate) namespace: Namespace,
+    pub(crate) key: Vec<u8>,
+    /// `Absent`, or the revision read.
+    pub(crate) expect: Expect,
+    /// The value read, for `current`.
+    pub(crate) current: Option<Bytes>,
+}
 
 pub(crate) use airssys::core::types as wit;
 

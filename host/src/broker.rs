@@ -28,6 +28,7 @@ use tokio::time::Sleep;
 
 use crate::Result;
 use crate::mail::{Call, Message};
+use crate::runtime::Mailbox;
 
 /// Delivers messages and requests by address, and publishes by topic.
 #[async_trait]
@@ -74,7 +75,7 @@ pub(crate) enum Sink {
     /// An instance's mailbox: a component's subscription. Bodies over the instance's
     /// `max_payload` are refused, as for a direct send.
     Mailbox {
-        mailbox: mpsc::Sender<Call>,
+        mailbox: Mailbox,
         max_payload: usize,
     },
     /// An embedder's [`Subscription`](crate::Subscription).

@@ -164,9 +164,20 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// Starting it would pass a limit of the whole host (instances, combined memory, pool).
+    #[error("{component} was not started: {limit}")]
+    HostLimit {
+        /// Its [`Identity`](crate::Identity), as displayed.
+        component: String,
+        /// Which limit, how much is in use, and how to make room.
+        limit: HostLimit,
+    },
     /// The host itself could not be configured.
     #[error("invalid host configuration: {0}")]
     Config(String),
+    /// The host's store could not be opened or used (see [`StorageError`](crate::storage::StorageError)).
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
     /// The component's `init` returned an error: the instance did not start.
     #[error("{component} failed to initialise: {error}")]
     Init {
@@ -273,6 +284,44 @@ impl Error {
     }
 }
 
+/// A limit of the whole host that a start would pass (see
+/// [`HostBuilder`](crate::HostBuilder)): the error names it, what is in use, and the fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HostLimit {
+    /// The host already runs its maximum number of instances.
+    #[error(
+        "the host already runs {running} instances, its maximum of {max}; stop one, or raise `HostBuilder::max_instances` (`max_instances` in `[host]`)"
+    )]
+    Instances {
+        /// Instances running (restarting ones included).
+        running: usize,
+        /// [`HostBuilder::max_instances`](crate::HostBuilder::max_instances).
+        max: usize,
+    },
+    /// Its initial linear memory would take the host's combined memory past the maximum.
+    #[error(
+        "its {requested} bytes of initial linear memory would take the host's combined {used} bytes past its maximum of {max}; stop a component, or raise `HostBuilder::max_memory` (`max_memory` in `[host]`)"
+    )]
+    Memory {
+        /// Bytes of linear memory all instances held.
+        used: u64,
+        /// Bytes the new instance asked for.
+        requested: u64,
+        /// [`HostBuilder::max_memory`](crate::HostBuilder::max_memory).
+        max: u64,
+    },
+    /// The pooling allocator has no free slot of some kind: the component needs more
+    /// memories, tables or core instances than the pool keeps per instance on average.
+    #[error(
+        "the pooling allocator is exhausted ({detail}); its pools are sized from `HostBuilder::max_instances`, so raise it, or use the on-demand allocator"
+    )]
+    Pool {
+        /// What wasmtime reported.
+        detail: String,
+    },
+}
+
 /// Why an instance trapped, classified so embedders can react to each cause.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trap {
@@ -292,6 +341,9 @@ pub enum TrapKind {
     Deadline(std::time::Duration),
     /// The guest failed after its memory could not grow past [`Limits::memory`](crate::Limits::memory).
     MemoryLimit(u64),
+    /// The guest failed after its memory could not grow because the host's combined linear
+    /// memory reached [`HostBuilder::max_memory`](crate::HostBuilder::max_memory).
+    HostMemoryLimit(u64),
     /// The guest failed after a table could not grow past
     /// [`Limits::table_elements`](crate::Limits::table_elements).
     TableLimit(usize),
@@ -330,6 +382,10 @@ impl std::fmt::Display for Trap {
                     "trapped after reaching its memory limit of {limit} bytes"
                 )
             }
+            TrapKind::HostMemoryLimit(limit) => write!(
+                f,
+                "trapped after its memory could not grow: the host's combined memory limit of {limit} bytes is reached"
+            ),
             TrapKind::TableLimit(limit) => {
                 write!(
                     f,

@@ -3,7 +3,7 @@
 //!
 //! Everything here only parses the binary format; untrusted bytes are never read as WAT text.
 
-use airssys_contract::{CONTRACT_VERSION, MANIFEST_SECTION, Manifest};
+use airssys_contract::{CONTRACT_VERSION, MANIFEST_SECTION, Manifest, ManifestError};
 use serde::Serialize;
 use wasmparser::component_types::ComponentEntityType;
 use wasmparser::{Parser, Payload, Validator, WasmFeatures};
@@ -125,9 +125,15 @@ pub(crate) fn inspect_named(origin: &str, bytes: &[u8]) -> Result<Inspection> {
 
     let manifest = match sections.manifests.as_slice() {
         [] => return Err(Error::MissingManifest { origin: origin() }),
-        [one] => Manifest::from_bytes(one).map_err(|err| Error::CorruptManifest {
-            origin: origin(),
-            reason: err.to_string(),
+        [one] => Manifest::from_bytes(one).map_err(|err| match err {
+            ManifestError::ContractVersion { found } => Error::ContractVersion {
+                origin: origin(),
+                found,
+            },
+            err => Error::CorruptManifest {
+                origin: origin(),
+                reason: err.to_string(),
+            },
         })?,
         many => {
             return Err(Error::CorruptManifest {
@@ -139,12 +145,6 @@ pub(crate) fn inspect_named(origin: &str, bytes: &[u8]) -> Result<Inspection> {
             });
         }
     };
-    if manifest.contract_version() != CONTRACT_VERSION {
-        return Err(Error::ContractVersion {
-            origin: origin(),
-            found: manifest.contract_version().to_owned(),
-        });
-    }
     Ok(Inspection {
         manifest,
         world: format!("airssys:core/component@{CONTRACT_VERSION}"),

@@ -2,7 +2,7 @@
 //!
 //! `airssys-host` is the host half of airssys. It loads components written with the `airssys`
 //! SDK, checks they are components of the `airssys:core` world before compiling them, and
-//! runs each instance as a task that serves calls one at a time with its state kept.
+//! runs each instance as an actor that serves calls one at a time with its state kept.
 //!
 //! ```no_run
 //! #[tokio::main]
@@ -27,8 +27,8 @@
 //! name): see [`LoadOptions::address`], [`Host::component`], [`Host::components`] and
 //! [`Host::stop`]. Errors, [`Event`]s and audit lines name it by its [`Identity`].
 //!
-//! Guests get WASI with no environment, and files and TCP connects only as the operator
-//! granted what they declared (see [`Mode`] and [`LoadOptions::grants`]); their stdout and
+//! Guests get WASI with no environment, and files, TCP connects and storage namespaces
+//! ([`HostBuilder::storage`], [`storage`]) only as the operator granted what they declared (see [`Mode`] and [`LoadOptions::grants`]); their stdout and
 //! stderr lines, and their `airssys::log` events, go to `tracing` on the `airssys::guest`
 //! target, tagged with their address and `name@version`.
 //!
@@ -57,22 +57,25 @@ mod source;
 mod state;
 pub mod storage;
 mod supervision;
+mod totals;
 
 pub use airssys_contract::{
     CONTENT_TYPE_BYTES, CONTENT_TYPE_JSON, CONTENT_TYPE_TEXT, CONTRACT_VERSION, Capabilities,
     CapabilityKind, ErrorKind, Health, MAX_TOPIC_LEN, Manifest, PatternError, Payload,
 };
-pub use app::{AppComponent, AppManifest};
+pub use app::{AppComponent, AppManifest, StorageConfig};
 pub use broker::Published;
-pub use error::{Error, GuestError, GuestPanic, Result, Trap, TrapKind};
+pub use error::{Error, GuestError, GuestPanic, HostLimit, Result, Trap, TrapKind};
 pub use events::{Event, EventKind};
 pub use host::{
-    ComponentHandle, DEFAULT_EPOCH_TICK, DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_WASM_STACK,
+    Allocator, ComponentHandle, DEFAULT_EPOCH_TICK, DEFAULT_MAILBOX_CAPACITY,
+    DEFAULT_MAX_CACHE_SIZE, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_MEMORY, DEFAULT_MAX_WASM_STACK,
     DEFAULT_SEND_TIMEOUT, Host, HostBuilder, LoadOptions, Prepared, Subscription, load,
 };
 pub use identity::Identity;
 pub use inspect::{Inspection, inspect, inspect_file};
-pub use limits::{Limits, MemoryUsage};
+pub use interfaces::HttpSettings;
+pub use limits::{Limits, MAX_CALL_TIMEOUT, MAX_PAYLOAD, MemoryUsage};
 pub use mail::Message;
 pub use policy::{AuditEvent, EffectiveCapabilities, Mode, Outcome};
 pub use registry::ComponentInfo;
@@ -80,3 +83,4 @@ pub use runtime::Stats;
 pub use source::{DEFAULT_MAX_COMPONENT_SIZE, Source};
 pub use state::State;
 pub use supervision::{Pending, Restart, Supervision};
+pub use totals::HostUsage;

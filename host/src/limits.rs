@@ -7,10 +7,19 @@ use std::time::Duration;
 
 use wasmtime::ResourceLimiter;
 
-use crate::{Error, Result};
+use crate::storage::Quota;
+use crate::totals::Totals;
+use crate::{Error, HostLimit, Result};
 
 /// One wasm page: the smallest amount linear memory grows by.
 const WASM_PAGE: u64 = 64 * 1024;
+/// The longest accepted [`Limits::call_timeout`]: one day. Deadlines are instants, so a
+/// bound keeps `now + call_timeout` representable; a day is longer than any call should be.
+pub const MAX_CALL_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The largest accepted [`Limits::max_payload`]: 4 GiB - 1 bytes, the most a `list<u8>`
+/// can carry into a component.
+pub const MAX_PAYLOAD: usize = u32::MAX as usize;
 
 /// Resource limits for each instance of a component. Set defaults for every component with
 /// [`HostBuilder::limits`](crate::HostBuilder::limits), or per load with
@@ -18,14 +27,19 @@ const WASM_PAGE: u64 = 64 * 1024;
 ///
 /// Each setting has one name: the public field reads it, the method of the same name sets it.
 ///
-/// | limit | default | when exceeded |
-/// |---|---|---|
-/// | [`memory`](Self::memory) | 64 MiB of linear memory | `memory.grow` fails in the guest; if it then traps, [`TrapKind::MemoryLimit`](crate::TrapKind::MemoryLimit) |
-/// | [`table_elements`](Self::table_elements) | 100 000 per table | `table.grow` fails in the guest |
-/// | [`instances`](Self::instances) | 64 core instances (and memories, tables) | instantiation fails |
-/// | [`call_timeout`](Self::call_timeout) | 10 s of wall-clock time per call | [`TrapKind::Deadline`](crate::TrapKind::Deadline) |
-/// | [`fuel`](Self::fuel) | none | [`TrapKind::OutOfFuel`](crate::TrapKind::OutOfFuel) |
-/// | [`max_payload`](Self::max_payload) | 16 MiB per request or reply body | [`Error::PayloadTooLarge`](crate::Error::PayloadTooLarge) |
+/// | limit | default | accepted | when exceeded |
+/// |---|---|---|---|
+/// | [`memory`](Self::memory) | 64 MiB of linear memory | 64 KiB or more | `memory.grow` fails in the guest; if it then traps, [`TrapKind::MemoryLimit`](crate::TrapKind::MemoryLimit) |
+/// | [`table_elements`](Self::table_elements) | 100 000 per table | any | `table.grow` fails in the guest |
+/// | [`instances`](Self::instances) | 64 core instances (and memories, tables) | 1 or more | instantiation fails |
+/// | [`call_timeout`](Self::call_timeout) | 10 s of wall-clock time per call | the host's epoch tick ..= [`MAX_CALL_TIMEOUT`] (1 day) | [`TrapKind::Deadline`](crate::TrapKind::Deadline) |
+/// | [`fuel`](Self::fuel) | none | 1 or more, on a host with fuel metering | [`TrapKind::OutOfFuel`](crate::TrapKind::OutOfFuel) |
+/// | [`max_payload`](Self::max_payload) | 16 MiB per request or reply body | 1 ..= [`MAX_PAYLOAD`] (4 GiB - 1) | [`Error::PayloadTooLarge`](crate::Error::PayloadTooLarge) |
+/// | [`storage`](Self::storage) | [`Quota::default`] per namespace it writes (100 000 keys, 64 MiB, 1 MiB values, 1 KiB keys) | any | the write fails with `quota-exceeded` in the guest |
+/// | [`namespaces`](Self::namespaces) | 64 storage namespaces opened | 1 or more | the open fails with `quota-exceeded` in the guest |
+///
+/// A value outside its range is refused with [`Error::Config`](crate::Error::Config), naming
+/// the setting and the range, when a host is built or a component started with it.
 ///
 /// ```
 /// use std::time::Duration;
@@ -50,6 +64,12 @@ pub struct Limits {
     pub fuel: Option<u64>,
     /// Largest request or reply body, in bytes.
     pub max_payload: usize,
+    /// The quota of every storage namespace the component writes, on top of the namespace's
+    /// own (each limit the lower of the two).
+    pub storage: Quota,
+    /// Most distinct storage namespaces the component may open while it runs (across its
+    /// instances and restarts), so a grant like `app.>` cannot create namespaces without end.
+    pub namespaces: usize,
 }
 
 impl Default for Limits {
@@ -61,6 +81,8 @@ impl Default for Limits {
             call_timeout: Duration::from_secs(10),
             fuel: None,
             max_payload: 16 << 20,
+            storage: Quota::default(),
+            namespaces: 64,
         }
     }
 }
@@ -110,6 +132,19 @@ impl Limits {
         self
     }
 
+    /// The quota of every storage namespace the component writes, on top of the namespace's
+    /// own: keys, bytes, value and key sizes.
+    pub fn storage(mut self, quota: Quota) -> Self {
+        self.storage = quota;
+        self
+    }
+
+    /// Most distinct storage namespaces the component may open while it runs.
+    pub fn namespaces(mut self, namespaces: usize) -> Self {
+        self.namespaces = namespaces;
+        self
+    }
+
     /// Refuses settings no component could run under, naming the setting and the fix.
     pub(crate) fn validate(&self, fuel_metering: bool, epoch_tick: Duration) -> Result<()> {
         let bad = |message: String| Err(Error::Config(message));
@@ -125,6 +160,12 @@ impl Limits {
         if self.call_timeout.is_zero() {
             return bad("call_timeout is zero, so every call would time out; use e.g. 1 s".into());
         }
+        if self.call_timeout > MAX_CALL_TIMEOUT {
+            return bad(format!(
+                "call_timeout {:?} is over the accepted {MAX_CALL_TIMEOUT:?} (one day)",
+                self.call_timeout
+            ));
+        }
         if self.call_timeout < epoch_tick {
             return bad(format!(
                 "call_timeout {:?} is shorter than the host's epoch tick {epoch_tick:?}, so it cannot be enforced; raise it or lower `HostBuilder::epoch_tick`",
@@ -133,6 +174,17 @@ impl Limits {
         }
         if self.max_payload == 0 {
             return bad("max_payload is 0, so no request or reply could pass".into());
+        }
+        if self.max_payload > MAX_PAYLOAD {
+            return bad(format!(
+                "max_payload of {} bytes is over the accepted {MAX_PAYLOAD} (4 GiB - 1), the most a body can carry into a component",
+                self.max_payload
+            ));
+        }
+        if self.namespaces == 0 {
+            return bad(
+                "namespaces is 0, so no storage namespace could be opened; use 1 or more".into(),
+            );
         }
         match self.fuel {
             Some(0) => bad("a fuel budget of 0 stops every call at once; use e.g. 10_000_000".into()),
@@ -171,20 +223,30 @@ impl MemoryStats {
 
 /// wasmtime's view of the limits: refuses growth past them and remembers that it did, so a
 /// trap that follows can be reported as a memory limit rather than a bare `unreachable`.
+/// Memory it lets the store grow to is charged against the host's [`Totals`] too, and given
+/// back when the store is dropped.
 pub(crate) struct Limiter {
     memory: u64,
     table_elements: usize,
     instances: usize,
     total: u64,
     stats: Arc<MemoryStats>,
+    totals: Arc<Totals>,
     /// Fuel to give each call: `None` when the engine does not meter fuel.
     pub(crate) fuel_per_call: Option<u64>,
     pub(crate) memory_refused: bool,
     pub(crate) table_refused: bool,
+    /// Growth the host's combined memory limit refused.
+    pub(crate) host_refused: Option<HostLimit>,
 }
 
 impl Limiter {
-    pub(crate) fn new(limits: &Limits, stats: Arc<MemoryStats>, fuel_metering: bool) -> Self {
+    pub(crate) fn new(
+        limits: &Limits,
+        stats: Arc<MemoryStats>,
+        totals: Arc<Totals>,
+        fuel_metering: bool,
+    ) -> Self {
         stats.current.store(0, Ordering::Relaxed);
         Self {
             memory: limits.memory,
@@ -192,15 +254,24 @@ impl Limiter {
             instances: limits.instances,
             total: 0,
             stats,
+            totals,
             fuel_per_call: fuel_metering.then(|| limits.fuel.unwrap_or(u64::MAX)),
             memory_refused: false,
             table_refused: false,
+            host_refused: None,
         }
     }
 
     /// True when a limit refused growth since the last classification.
     pub(crate) fn refused(&self) -> bool {
-        self.memory_refused || self.table_refused
+        self.memory_refused || self.table_refused || self.host_refused.is_some()
+    }
+}
+
+impl Drop for Limiter {
+    fn drop(&mut self) {
+        self.totals.release(self.total);
+        self.stats.current.store(0, Ordering::Relaxed);
     }
 }
 
@@ -211,9 +282,18 @@ impl ResourceLimiter for Limiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        let after = self.total - current as u64 + desired as u64;
+        // Saturating: `desired` is the guest's ask (a 64-bit memory may ask for anything).
+        let after = self
+            .total
+            .saturating_sub(current as u64)
+            .saturating_add(desired as u64);
         if after > self.memory {
             self.memory_refused = true;
+            return Ok(false);
+        }
+        let growth = desired.saturating_sub(current) as u64;
+        if let Err(limit) = self.totals.charge(growth) {
+            self.host_refused = Some(limit);
             return Ok(false);
         }
         self.total = after;

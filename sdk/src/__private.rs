@@ -19,6 +19,8 @@ pub mod bindings {
         runtime_path: "::airssys::__private::wit_bindgen::rt",
         default_bindings_module: "::airssys::__private::bindings",
         pub_export_macro: true,
+        // The world also offers wasi:keyvalue, for components written without this SDK.
+        generate_all,
     });
 }
 

@@ -12,8 +12,11 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Where the grant covers a whole directory tree (`/srv/notes/**`), `std::fs` works there
-//! too, with the same rights; `airssys::fs` also works for narrower patterns.
+//! Where the declaration and the grant each cover a whole directory tree (`/srv/notes/**`),
+//! `std::fs` works there too, with the same rights (but cannot make symbolic links);
+//! `airssys::fs` also works for narrower patterns. A symbolic link is followed only when its
+//! target is allowed as well, and [`read`] and [`list_dir`] return at most the host's payload
+//! limit.
 
 use std::time::SystemTime;
 
@@ -86,7 +89,9 @@ pub fn remove(path: &str) -> Result<()> {
     imp::remove(path)
 }
 
-/// Renames `from` to `to`; both must be writable.
+/// Renames `from` to `to`; both must be writable. A directory needs write access over both
+/// whole trees and read access over the one it leaves; a file may not move to where it could
+/// be read from where it could not.
 pub fn rename(from: &str, to: &str) -> Result<()> {
     imp::rename(from, to)
 }

@@ -1,11 +1,19 @@
-//! Outbound HTTP to the `host:port`s the component declared (`net`) and the operator
+//! Outbound HTTP and HTTPS to the `host:port`s the component declared (`net`) and the operator
 //! granted. The host checks every request and every redirect; a refusal is an
 //! [`ErrorKind::Denied`](crate::ErrorKind::Denied) error, never a trap.
+//!
+//! `https://` is verified against the host's trust roots (the system's, plus any the operator
+//! added) for the URL's host. A certificate that does not verify is a `Denied` error naming
+//! the host and the reason (unknown issuer, expired, name mismatch), and nothing is sent; a
+//! redirect from `https` to `http` is `Denied` unless the operator allows it. Credentials go
+//! in an `Authorization` header: a URL with `user:pass@` is refused, and `Authorization` and
+//! `Cookie` headers are not sent on to another origin. The timeout covers the whole exchange,
+//! DNS lookups included.
 //!
 //! ```no_run
 //! # fn run() -> airssys::Result<()> {
 //! use std::time::Duration;
-//! let response = airssys::http::Request::get("http://api.internal:8080/v1/status")
+//! let response = airssys::http::Request::get("https://api.example.com/v1/status")
 //!     .header("accept", "application/json")
 //!     .timeout(Duration::from_secs(2))
 //!     .send()?;
@@ -44,7 +52,7 @@ pub struct Response {
 }
 
 impl Request {
-    /// A `method` request to `url` (an absolute `http://` URL), with a 10 s timeout, up to
+    /// A `method` request to `url` (an absolute `http://` or `https://` URL), with a 10 s timeout, up to
     /// 4 MiB of response body and up to 5 redirects.
     pub fn new(method: impl Into<String>, url: impl Into<String>) -> Self {
         Self {
@@ -87,7 +95,8 @@ impl Request {
         Ok(self.header("content-type", "application/json").body(body))
     }
 
-    /// Limit for the whole exchange (the host also stops at the call's deadline).
+    /// Limit for the whole exchange, DNS lookups and redirects included (the host also stops
+    /// at the call's deadline).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self

@@ -74,6 +74,7 @@ pub mod log;
 mod message;
 pub mod msg;
 pub mod process;
+pub mod storage;
 
 #[doc(hidden)]
 pub mod __private;

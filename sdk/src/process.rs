@@ -85,8 +85,9 @@ impl Command {
         self
     }
 
-    /// Sets an environment variable for the child. Declare its name with `env(...)` in
-    /// `capabilities`; loader variables (`LD_*`, `DYLD_*`) are refused.
+    /// Sets an environment variable for the child. Its name must be declared with `env(...)`
+    /// in `capabilities` and granted, or the run is refused; loader variables (`LD_*`,
+    /// `DYLD_*`, `GCONV_PATH`) can never be.
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.push((key.into(), value.into()));
         self

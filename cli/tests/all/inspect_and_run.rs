@@ -148,17 +148,21 @@ fn run_grants_what_a_component_declares() {
     let out = airssys(workspace(), &["run", wasm, "--request", request]);
     assert_fails_with(&out, &["procs@0.1.0 was not started", "process `echo **`"]);
     // Granting everything it declares lets it start and run the command.
-    let grants: Vec<String> = [
+    let processes = [
         "echo **",
         "sleep *",
         "sh -c *",
         "cat",
         "git status *",
+        "git log **",
+        "git log -n * **",
         "airssys-no-such-program",
-    ]
-    .iter()
-    .map(|pattern| format!("process={pattern}"))
-    .collect();
+    ];
+    let grants: Vec<String> = processes
+        .iter()
+        .map(|pattern| format!("process={pattern}"))
+        .chain(["FOO", "LANG", "TZ", "PATH"].map(|name| format!("env={name}")))
+        .collect();
     let mut args = vec!["run", wasm, "--request", request];
     for grant in &grants {
         args.extend(["--grant", grant.as_str()]);

@@ -3,4 +3,5 @@
 mod common;
 mod inspect_and_run;
 mod new_and_build;
+mod storage;
 mod up;

@@ -152,12 +152,19 @@ grants = {{ subscribe = ["prices.>"] }}
     // A request that is not JSON is refused before anything starts.
     let out = airssys(tmp.path(), &["up", file, "--request", "checkout={"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("the request to `checkout` is not valid JSON"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the request to `checkout` is not valid JSON"),
+        "{}",
+        stderr(&out)
+    );
     // Strict mode: without its grant, checkout does not start, naming what is missing.
     let strict = std::fs::read_to_string(file)
         .unwrap()
         .replace(r#"grants = { message = ["pricing"] }"#, "");
     std::fs::write(file, strict).unwrap();
     let out = airssys(tmp.path(), &["up", file, "--check"]);
-    assert_fails_with(&out, &["checkout@0.1.0 was not started", "message `pricing`"]);
+    assert_fails_with(
+        &out,
+        &["checkout@0.1.0 was not started", "message `pricing`"],
+    );
 }

@@ -1,16 +1,21 @@
 //! Configuring a [`Host`](crate::Host): settings, their validation, and the engine and
 //! linker they make.
 
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::component::Linker;
-use wasmtime::{Engine, OptLevel};
+use wasmtime::{Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
 
-use crate::interfaces::StoreData;
+use crate::interfaces::{HttpClient, StoreData};
 use crate::policy::AuditLog;
-use crate::{DEFAULT_MAX_COMPONENT_SIZE, Error, Limits, Mode, Result, Supervision, interfaces};
+use crate::storage::Storage;
+use crate::{
+    DEFAULT_MAX_COMPONENT_SIZE, Error, HttpSettings, Limits, MAX_CALL_TIMEOUT, Mode, Result,
+    Supervision, interfaces,
+};
 
 /// Default [`HostBuilder::mailbox_capacity`]: 64 pending calls per instance.
 pub const DEFAULT_MAILBOX_CAPACITY: usize = 64;
@@ -20,21 +25,68 @@ pub const DEFAULT_EPOCH_TICK: Duration = Duration::from_millis(10);
 pub const DEFAULT_MAX_WASM_STACK: usize = 512 << 10;
 /// Default [`HostBuilder::send_timeout`]: 5 s.
 pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default [`HostBuilder::max_instances`]: 1 000 instances per host.
+pub const DEFAULT_MAX_INSTANCES: usize = 1_000;
+/// Default [`HostBuilder::max_memory`]: 4 GiB of linear memory across all instances.
+pub const DEFAULT_MAX_MEMORY: u64 = 4 << 30;
+/// Default [`HostBuilder::max_cache_size`]: 256 MiB of compiled code.
+pub const DEFAULT_MAX_CACHE_SIZE: usize = 256 << 20;
 
-/// Configures a [`Host`]. `HostBuilder::default()` (what [`Host::new`] uses) gives:
+/// How the engine allocates instances' memories, tables and stacks; see
+/// [`HostBuilder::allocator`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Allocator {
+    /// Each instance maps its memory when it starts and unmaps it when it stops: nothing is
+    /// reserved ahead, and a host with few instances stays small.
+    #[default]
+    OnDemand,
+    /// wasmtime's pooling allocator: slots for [`HostBuilder::max_instances`] instances are
+    /// reserved when the host is built and reused, so starting and stopping is cheaper.
+    Pooling,
+}
+
+/// What the pool keeps per instance on average (a Rust component has 3 core instances, one
+/// memory and 2 tables). Components are not held to these one by one, only the pool's
+/// totals are.
+const POOL_CORE_INSTANCES_PER_INSTANCE: u32 = 8;
+const POOL_MEMORIES_PER_INSTANCE: u32 = 2;
+const POOL_TABLES_PER_INSTANCE: u32 = 4;
+
+/// Accepted [`HostBuilder::max_component_size`]: 1 byte to 4 GiB - 1 (the binary format
+/// counts sizes in 32 bits).
+const COMPONENT_SIZES: RangeInclusive<usize> = 1..=u32::MAX as usize;
+/// Accepted [`HostBuilder::mailbox_capacity`]: 1 to 1 048 576 pending calls.
+const MAILBOX_CAPACITIES: RangeInclusive<usize> = 1..=1 << 20;
+/// Accepted [`HostBuilder::epoch_tick`]: 100 µs (the ticker thread would spin) to 1 s
+/// (deadlines are exact to one tick, and running guests yield once per tick).
+const EPOCH_TICKS: RangeInclusive<Duration> = Duration::from_micros(100)..=Duration::from_secs(1);
+/// Accepted [`HostBuilder::max_wasm_stack`]: 64 KiB to 64 MiB.
+const WASM_STACKS: RangeInclusive<usize> = 64 << 10..=64 << 20;
+
+/// Configures a [`Host`](crate::Host). `HostBuilder::default()` (what [`Host::new`](crate::Host::new) uses) gives:
 ///
-/// | setting | default |
-/// |---|---|
-/// | [`max_component_size`](Self::max_component_size) | 64 MiB |
-/// | [`mailbox_capacity`](Self::mailbox_capacity) | 64 calls |
-/// | [`send_timeout`](Self::send_timeout) | 5 s |
-/// | [`limits`](Self::limits) | [`Limits::default`] (64 MiB memory, 10 s per call, ...) |
-/// | [`supervision`](Self::supervision) | [`Supervision::default`] (restart, 5 in 60 s) |
-/// | [`epoch_tick`](Self::epoch_tick) | 10 ms |
-/// | [`max_wasm_stack`](Self::max_wasm_stack) | 512 KiB |
-/// | [`fuel_metering`](Self::fuel_metering) | off |
-/// | [`mode`](Self::mode) | [`Mode::Strict`] |
-/// | [`audit_log`](Self::audit_log) | none (audit events go to `tracing` only) |
+/// | setting | default | accepted |
+/// |---|---|---|
+/// | [`max_component_size`](Self::max_component_size) | 64 MiB | 1 B ..= 4 GiB - 1 |
+/// | [`mailbox_capacity`](Self::mailbox_capacity) | 64 calls | 1 ..= 1 048 576 |
+/// | [`send_timeout`](Self::send_timeout) | 5 s | 0 ..= [`MAX_CALL_TIMEOUT`](crate::MAX_CALL_TIMEOUT) (1 day) |
+/// | [`limits`](Self::limits) | [`Limits::default`] (64 MiB memory, 10 s per call, ...) | see [`Limits`] |
+/// | [`supervision`](Self::supervision) | [`Supervision::default`] (restart, 5 in 60 s) | any |
+/// | [`epoch_tick`](Self::epoch_tick) | 10 ms | 100 µs ..= 1 s |
+/// | [`max_wasm_stack`](Self::max_wasm_stack) | 512 KiB | 64 KiB ..= 64 MiB |
+/// | [`fuel_metering`](Self::fuel_metering) | off | |
+/// | [`mode`](Self::mode) | [`Mode::Strict`] | |
+/// | [`audit_log`](Self::audit_log) | none (audit events go to `tracing` only) | a file that can be opened for appending |
+/// | [`http`](Self::http) | [`HttpSettings::default`] (system roots, no downgrade, system DNS) | readable PEM roots |
+/// | [`storage`](Self::storage) | none (storage calls fail with `unavailable`) | |
+/// | [`max_instances`](Self::max_instances) | 1 000 instances | 1 or more |
+/// | [`max_memory`](Self::max_memory) | 4 GiB of linear memory, all instances together | 64 KiB or more |
+/// | [`max_cache_size`](Self::max_cache_size) | 256 MiB of compiled code | any (0 turns the cache off) |
+/// | [`allocator`](Self::allocator) | [`Allocator::OnDemand`] | |
+///
+/// A value outside its range fails [`build`](Self::build) with [`Error::Config`] naming the
+/// setting and the range.
 ///
 /// ```
 /// let host = airssys_host::Host::builder()
@@ -55,6 +107,12 @@ pub struct HostBuilder {
     pub(crate) fuel_metering: bool,
     pub(crate) mode: Mode,
     audit_log: Option<PathBuf>,
+    pub(crate) http: HttpSettings,
+    pub(crate) storage: Option<Storage>,
+    pub(crate) max_instances: usize,
+    pub(crate) max_memory: u64,
+    pub(crate) max_cache_size: usize,
+    pub(crate) allocator: Allocator,
 }
 
 impl Default for HostBuilder {
@@ -70,6 +128,12 @@ impl Default for HostBuilder {
             fuel_metering: false,
             mode: Mode::Strict,
             audit_log: None,
+            http: HttpSettings::default(),
+            storage: None,
+            max_instances: DEFAULT_MAX_INSTANCES,
+            max_memory: DEFAULT_MAX_MEMORY,
+            max_cache_size: DEFAULT_MAX_CACHE_SIZE,
+            allocator: Allocator::OnDemand,
         }
     }
 }
@@ -140,6 +204,73 @@ impl HostBuilder {
         self
     }
 
+    /// How components' `airssys::http` requests are made: extra trust roots for `https`,
+    /// whether `https` may redirect to `http`, which DNS servers resolve names.
+    pub fn http(mut self, settings: HttpSettings) -> Self {
+        self.http = settings;
+        self
+    }
+
+    /// The key-value store components reach through `airssys:core/storage` and
+    /// `wasi:keyvalue`, in the namespaces they declared and were granted:
+    /// [`Storage::open`] for a durable redb file, [`Storage::in_memory`] for tests. The host
+    /// keeps a clone; [`Host::storage`](crate::Host::storage) gives it back, for seeding and
+    /// inspection.
+    ///
+    /// ```no_run
+    /// use airssys_host::{Host, storage::Storage};
+    /// let host = Host::builder().storage(Storage::open("data/app.redb")?).build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn storage(mut self, storage: Storage) -> Self {
+        self.storage = Some(storage);
+        self
+    }
+
+    /// Most instances the host runs at once, all components together (an instance that is
+    /// restarting keeps its place). A start past it fails with
+    /// [`HostLimit::Instances`](crate::HostLimit::Instances). Under
+    /// [`Allocator::Pooling`] the pool is sized from it.
+    pub fn max_instances(mut self, instances: usize) -> Self {
+        self.max_instances = instances;
+        self
+    }
+
+    /// Most bytes of linear memory all instances may hold together. Each instance's actual
+    /// memory counts (not its [`Limits::memory`]): growth past this total fails
+    /// `memory.grow` in the guest (a trap that follows is
+    /// [`TrapKind::HostMemoryLimit`](crate::TrapKind::HostMemoryLimit)), and a start whose
+    /// initial memory would pass it fails with
+    /// [`HostLimit::Memory`](crate::HostLimit::Memory).
+    pub fn max_memory(mut self, bytes: u64) -> Self {
+        self.max_memory = bytes;
+        self
+    }
+
+    /// Most bytes of compiled code the in-memory cache of compiled components keeps (each
+    /// weighs the size of its code image); past it the least recently loaded go first. A
+    /// component larger than the whole cache is compiled every time it is loaded; 0 turns
+    /// the cache off. Components that run keep their code whether cached or not.
+    pub fn max_cache_size(mut self, bytes: usize) -> Self {
+        self.max_cache_size = bytes;
+        self
+    }
+
+    /// How instances' memories, tables and fiber stacks are allocated.
+    ///
+    /// [`Allocator::Pooling`] suits hosts that start and stop many instances: wasmtime
+    /// reserves slots for [`max_instances`](Self::max_instances) instances up front (about
+    /// 4 GiB of address space per memory slot, two memory slots per instance: virtual, not
+    /// resident) and reuses them, so an instance starts without mapping memory and stops
+    /// without unmapping it. The trade: the reservation is made even for an idle host, and
+    /// the pool caps each table at the host's [`Limits::table_elements`] and each core
+    /// module at one memory and one table. When a pool runs dry the start fails with
+    /// [`HostLimit::Pool`](crate::HostLimit::Pool).
+    pub fn allocator(mut self, allocator: Allocator) -> Self {
+        self.allocator = allocator;
+        self
+    }
+
     /// Checks the settings, then makes what a host is built from: one engine and linker
     /// with every host interface (nothing granted), the engine's epoch ticker, and the audit
     /// log. [`build`](Self::build) (in `host/mod.rs`) assembles the host from them.
@@ -160,13 +291,45 @@ impl HostBuilder {
                 "epoch_tick is zero; use e.g. 10 ms (the default)".into(),
             ));
         }
+        within(
+            "max_component_size",
+            self.max_component_size,
+            COMPONENT_SIZES,
+            "bytes",
+        )?;
+        within(
+            "mailbox_capacity",
+            self.mailbox_capacity,
+            MAILBOX_CAPACITIES,
+            "calls",
+        )?;
+        within("max_wasm_stack", self.max_wasm_stack, WASM_STACKS, "bytes")?;
+        if !EPOCH_TICKS.contains(&self.epoch_tick) {
+            return Err(Error::Config(format!(
+                "epoch_tick of {:?} is outside the accepted {:?}..={:?}",
+                self.epoch_tick,
+                EPOCH_TICKS.start(),
+                EPOCH_TICKS.end()
+            )));
+        }
+        if self.send_timeout > MAX_CALL_TIMEOUT {
+            return Err(Error::Config(format!(
+                "send_timeout of {:?} is over the accepted {MAX_CALL_TIMEOUT:?} (one day)",
+                self.send_timeout
+            )));
+        }
         self.limits.validate(self.fuel_metering, self.epoch_tick)?;
         // Fibers running guests need room for the wasm stack plus host frames.
         let async_stack = self.max_wasm_stack + (1 << 20);
-        if self.max_wasm_stack < 64 << 10 || self.max_wasm_stack > 64 << 20 {
+        if self.max_instances == 0 {
+            return Err(Error::Config(
+                "max_instances is 0, so no component could start; use 1 or more".into(),
+            ));
+        }
+        if self.max_memory < 64 << 10 {
             return Err(Error::Config(format!(
-                "max_wasm_stack of {} bytes is outside 64 KiB..=64 MiB",
-                self.max_wasm_stack
+                "max_memory of {} bytes is below one wasm page (65536 bytes), so no component could start",
+                self.max_memory
             )));
         }
         let mut config = wasmtime::Config::new();
@@ -177,7 +340,11 @@ impl HostBuilder {
             .consume_fuel(self.fuel_metering)
             .max_wasm_stack(self.max_wasm_stack)
             .async_stack_size(async_stack);
-        let engine = Engine::new(&config).map_err(|err| Error::Config(err.to_string()))?;
+        if self.allocator == Allocator::Pooling {
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(self.pool()?));
+        }
+        let engine = Engine::new(&config)
+            .map_err(|err| Error::Config(format!("cannot make the engine: {err:#}")))?;
         let mut linker = Linker::new(&engine);
         interfaces::link(&mut linker)
             .map_err(|err| Error::Config(format!("cannot link host functions: {err}")))?;
@@ -185,12 +352,51 @@ impl HostBuilder {
             Some(path) => AuditLog::to_file(path)?,
             None => AuditLog::default(),
         });
+        let http = Arc::new(HttpClient::new(self.http.clone())?);
         spawn_epoch_ticker(&engine, self.epoch_tick)?;
         Ok(Parts {
             engine,
             linker,
             audit,
+            http,
         })
+    }
+}
+
+/// Refuses `value` of `setting` outside `range`, naming both.
+fn within(setting: &str, value: usize, range: RangeInclusive<usize>, unit: &str) -> Result<()> {
+    if range.contains(&value) {
+        return Ok(());
+    }
+    Err(Error::Config(format!(
+        "{setting} of {value} {unit} is outside the accepted {}..={} {unit}",
+        range.start(),
+        range.end()
+    )))
+}
+
+impl HostBuilder {
+    /// The pooling allocator's sizes, from the host's limits: a slot per instance and its
+    /// fiber stack, the average numbers of core instances, memories and tables per
+    /// instance, and tables as large as [`Limits::table_elements`] allows.
+    fn pool(&self) -> Result<PoolingAllocationConfig> {
+        let too_many = || {
+            Error::Config(format!(
+                "max_instances of {} is too many for the pooling allocator; use at most {}",
+                self.max_instances,
+                u32::MAX / POOL_CORE_INSTANCES_PER_INSTANCE
+            ))
+        };
+        let instances = u32::try_from(self.max_instances).map_err(|_| too_many())?;
+        let times = |per: u32| instances.checked_mul(per).ok_or_else(too_many);
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_component_instances(instances)
+            .total_stacks(instances)
+            .total_core_instances(times(POOL_CORE_INSTANCES_PER_INSTANCE)?)
+            .total_memories(times(POOL_MEMORIES_PER_INSTANCE)?)
+            .total_tables(times(POOL_TABLES_PER_INSTANCE)?)
+            .table_elements(self.limits.table_elements);
+        Ok(pool)
     }
 }
 
@@ -199,6 +405,7 @@ pub(super) struct Parts {
     pub(super) engine: Engine,
     pub(super) linker: Linker<StoreData>,
     pub(super) audit: Arc<AuditLog>,
+    pub(super) http: Arc<HttpClient>,
 }
 
 /// One thread per engine advances its epoch every `tick`; it ends once the engine is gone.

@@ -144,10 +144,7 @@ impl ComponentHandle {
     /// [`Error::Stopped`]; shutting down twice is harmless.
     pub async fn shutdown(&self) -> Result<()> {
         for slot in self.entry.slots() {
-            let (reply, answer) = oneshot::channel();
-            if slot.mailbox.send(Call::Shutdown(reply)).await.is_ok() {
-                answer.await.unwrap_or(Ok(()))?;
-            }
+            slot.mailbox.shutdown().await?;
         }
         Ok(())
     }

@@ -2,12 +2,12 @@
 //! registry of the components it runs, by address.
 
 mod builder;
+mod cache;
 mod handle;
 mod messaging;
 mod options;
 mod prepared;
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use sha2::{Digest, Sha256};
@@ -17,9 +17,11 @@ use wasmtime::component::Linker;
 
 use builder::Parts;
 pub use builder::{
-    DEFAULT_EPOCH_TICK, DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_WASM_STACK, DEFAULT_SEND_TIMEOUT,
+    Allocator, DEFAULT_EPOCH_TICK, DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_CACHE_SIZE,
+    DEFAULT_MAX_INSTANCES, DEFAULT_MAX_MEMORY, DEFAULT_MAX_WASM_STACK, DEFAULT_SEND_TIMEOUT,
     HostBuilder,
 };
+use cache::Cache;
 pub use handle::ComponentHandle;
 pub use messaging::Subscription;
 pub use options::LoadOptions;
@@ -27,11 +29,13 @@ use prepared::Compiled;
 pub use prepared::Prepared;
 
 use crate::broker::Broker;
-use crate::interfaces::StoreData;
+use crate::interfaces::{HttpClient, StoreData};
 use crate::policy::AuditLog;
 use crate::registry::{ComponentInfo, Registry};
 use crate::source::read_limited;
-use crate::{Error, Event, Result, Source};
+use crate::storage::Storage;
+use crate::totals::Totals;
+use crate::{Error, Event, HostUsage, Result, Source};
 
 /// Loads and runs airssys components, each under an address. Build it once and share it (it
 /// is cheap to clone): every component it loads shares one compiler, linker and
@@ -69,12 +73,16 @@ struct HostInner {
     settings: HostBuilder,
     /// Compiled components by SHA-256 of their bytes: loading the same bytes again skips
     /// validation and compilation.
-    cache: Mutex<HashMap<[u8; 32], Arc<Compiled>>>,
+    cache: Mutex<Cache<[u8; 32], Arc<Compiled>>>,
     registry: Arc<Registry>,
     /// How messages reach components: the registry itself, in process.
     broker: Arc<dyn Broker>,
+    /// Instances and linear memory in use, against the host's maxima.
+    totals: Arc<Totals>,
     events: broadcast::Sender<Event>,
     audit: Arc<AuditLog>,
+    /// The HTTP client every component's `http.send` uses.
+    http: Arc<HttpClient>,
 }
 
 /// Events kept for a slow subscriber before it starts missing the oldest.
@@ -89,18 +97,21 @@ impl HostBuilder {
             engine,
             linker,
             audit,
+            http,
         } = self.parts()?;
         let registry = Arc::new(Registry::default());
         Ok(Host {
             inner: Arc::new(HostInner {
                 engine,
                 linker,
+                cache: Mutex::new(Cache::new(self.max_cache_size)),
+                totals: Arc::new(Totals::new(self.max_instances, self.max_memory)),
                 settings: self,
-                cache: Mutex::default(),
                 broker: registry.clone(),
                 registry,
                 events: broadcast::channel(EVENT_BUFFER).0,
                 audit,
+                http,
             }),
         })
     }
@@ -139,7 +150,7 @@ impl Host {
         }
         let key: [u8; 32] = Sha256::digest(&bytes).into();
         if let Some(hit) = self.cache().get(&key) {
-            return Ok(Prepared::new(self.clone(), hit.clone()));
+            return Ok(Prepared::new(self.clone(), hit));
         }
         let host = self.clone();
         // Validation and compilation are CPU-bound: keep them off the async workers.
@@ -155,7 +166,8 @@ impl Host {
         .await
         .map_err(|err| Error::Config(format!("compilation task failed: {err}")))??;
         let compiled = Arc::new(compiled);
-        self.cache().insert(key, compiled.clone());
+        self.cache()
+            .insert(key, compiled.clone(), compiled.code_size());
         Ok(Prepared::new(self.clone(), compiled))
     }
 
@@ -226,12 +238,34 @@ impl Host {
         self.inner.events.subscribe()
     }
 
+    /// The store components reach through `storage` and `wasi:keyvalue`
+    /// ([`HostBuilder::storage`]), if the host has one: read and write its namespaces
+    /// host-side to seed, inspect or migrate them. Guests see these writes at once.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use airssys_host::{Host, storage::Storage};
+    /// let host = Host::builder().storage(Storage::in_memory()).build()?;
+    /// let visits = host.storage().expect("configured above").namespace("visits")?;
+    /// visits.set("count", "100").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn storage(&self) -> Option<&Storage> {
+        self.inner.settings.storage.as_ref()
+    }
+
+    /// Instances running and linear memory held, all components together, against
+    /// [`HostBuilder::max_instances`] and [`HostBuilder::max_memory`].
+    pub fn usage(&self) -> HostUsage {
+        self.inner.totals.usage()
+    }
+
     /// The wasmtime engine, for embedders that need it (e.g. to share with other code).
     pub fn engine(&self) -> &Engine {
         &self.inner.engine
     }
 
-    fn cache(&self) -> MutexGuard<'_, HashMap<[u8; 32], Arc<Compiled>>> {
+    fn cache(&self) -> MutexGuard<'_, Cache<[u8; 32], Arc<Compiled>>> {
         // The map stays consistent even if a holder panicked, so poisoning is ignored.
         self.inner.cache.lock().unwrap_or_else(|p| p.into_inner())
     }

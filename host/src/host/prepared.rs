@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use airssys_contract::{CapabilityKind, Manifest, validate_name};
-use tokio::sync::mpsc;
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
@@ -11,10 +10,10 @@ use super::{ComponentHandle, Host, LoadOptions};
 use crate::bindings;
 use crate::broker::{Sink, SubscriptionGuard};
 use crate::inspect::{Inspection, inspect_named};
-use crate::interfaces::StoreData;
+use crate::interfaces::{ComponentStorage, StoreData};
 use crate::policy::{EffectiveCapabilities, Gate};
 use crate::registry::{Entry, Slot, Version};
-use crate::runtime::{Actor, Blueprint, Instance, Shared};
+use crate::runtime::{Actor, Blueprint, Instance, Mailbox, Shared};
 use crate::{Error, EventKind, Identity, Result, State};
 
 /// A component that passed validation and compiled, pre-linked against its host. Cheap to
@@ -33,6 +32,8 @@ pub(super) struct Compiled {
     manifest: Arc<Manifest>,
     /// SHA-256 of the bytes, hex.
     hash: String,
+    /// Bytes of its compiled code image: what it weighs in the cache.
+    code_size: usize,
 }
 
 impl Compiled {
@@ -60,12 +61,19 @@ impl Compiled {
                 origin: origin.to_owned(),
                 problem: format!("its exports do not match the contract: {err:#}"),
             })?;
+        let image = component.image_range();
+        let code_size = image.end.addr() - image.start.addr();
         Ok(Self {
             pre,
+            code_size,
             manifest: Arc::new(inspection.manifest.clone()),
             inspection,
             hash: sha256.iter().map(|b| format!("{b:02x}")).collect(),
         })
+    }
+
+    pub(super) fn code_size(&self) -> usize {
+        self.code_size
     }
 }
 
@@ -93,6 +101,9 @@ impl Prepared {
     /// manifest's name): a fresh `Store` under the limits, instantiation, then the guest's
     /// `init` with the configuration in `options`. It then serves calls through the handle,
     /// supervised by the options' (or host's) policy.
+    ///
+    /// Must run inside a tokio runtime with its time driver enabled (`enable_all`, as
+    /// `#[tokio::main]` does): the component's calls run there, under their deadlines.
     ///
     /// An address whose component has not stopped is [`Error::AddressTaken`]; a stopped one is
     /// replaced. If `init` fails or traps, the component is listed as
@@ -126,9 +137,13 @@ impl Prepared {
             &options.grants,
             settings.mode,
         )?);
+        let permit = host.totals.admit().map_err(|limit| Error::HostLimit {
+            component: identity.to_string(),
+            limit,
+        })?;
         let gate = Gate::new(identity, capabilities.clone(), host.audit.clone());
         let shared = Arc::new(Shared::new(Arc::new(gate), host.events.clone()));
-        let (mailbox, inbox) = mpsc::channel(settings.mailbox_capacity);
+        let (mailbox, inbox) = Mailbox::new(settings.mailbox_capacity);
         let effective = capabilities.effective();
         let sink = Sink::Mailbox {
             mailbox: mailbox.clone(),
@@ -150,7 +165,11 @@ impl Prepared {
             config: Arc::new(options.config),
             limits,
             fuel_metering: settings.fuel_metering,
+            http: host.http.clone(),
             broker: Arc::downgrade(&host.broker),
+            storage: Arc::new(ComponentStorage::new(settings.storage.clone())),
+            epoch_tick: settings.epoch_tick,
+            totals: host.totals.clone(),
         });
         match Instance::start(&blueprint, &shared).await {
             Ok(instance) => {
@@ -164,8 +183,16 @@ impl Prepared {
                     })
                     .collect();
                 shared.enter(State::Running, EventKind::Started);
-                let actor = Actor::new(blueprint, shared, supervision, instance, subscriptions);
-                tokio::spawn(actor.run(inbox));
+                let actor = Actor::new(
+                    blueprint,
+                    shared,
+                    supervision,
+                    instance,
+                    permit,
+                    subscriptions,
+                );
+                // Parked until its first call: an idle instance has no task.
+                inbox.serve(actor);
                 Ok(ComponentHandle::new(entry))
             }
             Err(err) => {

@@ -13,9 +13,11 @@
 mod core;
 mod fs;
 mod http;
+mod keyvalue;
 mod messaging;
 mod process;
 mod stdio;
+mod storage;
 mod wasi;
 
 use std::sync::Arc;
@@ -25,7 +27,11 @@ use wasmtime::component::{Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 pub(crate) use self::core::{CoreCtx, LogBudget, MAX_LOG_LINES_PER_CALL};
+pub(crate) use self::http::HttpClient;
+pub use self::http::HttpSettings;
 pub(crate) use self::messaging::{MessagingCtx, Sent};
+pub(crate) use self::storage::ComponentStorage;
+use self::storage::StorageCtx;
 use crate::bindings::wit;
 use crate::limits::Limiter;
 use crate::policy::{Denied, Gate};
@@ -41,7 +47,11 @@ pub(crate) struct StoreData {
     pub(crate) core: CoreCtx,
     pub(crate) messaging: MessagingCtx,
     pub(crate) wasi: WasiCtx,
-    /// Resources of every interface (WASI streams, sockets, ...).
+    /// The host's HTTP client (resolver and TLS), shared by every instance.
+    pub(crate) http: Arc<HttpClient>,
+    /// Shared by `storage` and `wasi:keyvalue`.
+    pub(crate) storage: StorageCtx,
+    /// Resources of every interface (WASI streams, sockets, storage handles, ...).
     pub(crate) table: ResourceTable,
     /// The store's resource limiter.
     pub(crate) limiter: Limiter,
@@ -53,12 +63,16 @@ impl StoreData {
         config: Arc<Vec<(String, String)>>,
         limits: Limits,
         limiter: Limiter,
+        http: Arc<HttpClient>,
         messaging: MessagingCtx,
+        storage: Arc<ComponentStorage>,
     ) -> Self {
         let log = Arc::new(LogBudget::default());
         Self {
             wasi: wasi::context(&gate, &log),
+            storage: StorageCtx::new(storage),
             core: CoreCtx::new(gate.identity().clone(), config, log),
+            http,
             messaging,
             gate,
             limits,
@@ -81,6 +95,7 @@ pub(crate) fn link(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
     fs::add_to_linker(linker, |data| fs::Files {
         gate: &data.gate,
         limits: &data.limits,
+        deadline: data.deadline,
     })?;
     process::add_to_linker(linker, |data| process::Processes {
         gate: &data.gate,
@@ -91,13 +106,26 @@ pub(crate) fn link(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
         gate: &data.gate,
         limits: &data.limits,
         deadline: data.deadline,
+        client: &data.http,
     })?;
     messaging::add_to_linker(linker, |data| messaging::Messaging {
         gate: &data.gate,
         limits: &data.limits,
         deadline: data.deadline,
         ctx: &mut data.messaging,
-    })
+    })?;
+    storage::add_to_linker(linker, stored)?;
+    keyvalue::add_to_linker(linker, stored)
+}
+
+/// The view `storage` and `wasi:keyvalue` share.
+fn stored(data: &mut StoreData) -> storage::Stored<'_> {
+    storage::Stored {
+        gate: &data.gate,
+        limits: &data.limits,
+        ctx: &mut data.storage,
+        table: &mut data.table,
+    }
 }
 
 impl WasiView for StoreData {

@@ -1,5 +1,6 @@
-//! The `airssys:core/process` host interface: a granted program, run with only the
-//! environment the guest passes, a timeout within the call's deadline, and capped output.
+//! The `airssys:core/process` host interface: a granted program with granted arguments, run
+//! with only the environment variables the guest passes and may pass (each checked against
+//! `env`), a timeout within the call's deadline, and capped output.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -13,7 +14,7 @@ use wasmtime::component::{HasData, Linker};
 use crate::Limits;
 use crate::bindings::airssys::core::process::{self, Command as GuestCommand, Output};
 use crate::bindings::{guest_error as error, wit};
-use crate::policy::Gate;
+use crate::policy::{Denied, Gate};
 
 /// What a process call sees: the gate, the limits and when the guest's call must end.
 pub(crate) struct Processes<'a> {
@@ -43,14 +44,10 @@ impl process::Host for Processes<'_> {
             .chain(args.iter().copied())
             .collect::<Vec<_>>()
             .join(" ");
-        if let Some((key, _)) = command.env.iter().find(|(k, _)| injects_code(k)) {
-            let why = format!(
-                "the environment variable `{key}` would let the guest load code into `{}`",
-                command.program
-            );
-            return Err(self.gate.deny(CapabilityKind::Process, &line, why).into());
-        }
         self.gate.check_process(&command.program, &args, &line)?;
+        for (key, _) in &command.env {
+            self.check_env(key)?;
+        }
         let program = resolve_program(&command.program).ok_or_else(|| {
             error(
                 wit::ErrorKind::NotFound,
@@ -148,8 +145,19 @@ fn resolve_program(program: &str) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// Variables that make the dynamic loader run code the guest chose.
-fn injects_code(key: &str) -> bool {
-    let key = key.to_ascii_uppercase();
-    key.starts_with("LD_") || key.starts_with("DYLD_")
+impl Processes<'_> {
+    /// The environment is an allow-list: a variable reaches the child only when `env` allows
+    /// its name (declared and granted). Many variables make a program run other code
+    /// (`GIT_SSH_COMMAND`, `BASH_ENV`, `PYTHONPATH`, ...); a name the grammar refuses
+    /// (`LD_*`, `DYLD_*`, `GCONV_PATH`) can never be allowed, and the refusal says why.
+    fn check_env(&self, key: &str) -> Result<(), Denied> {
+        self.gate.check(CapabilityKind::Env, key).map_err(|denied| {
+            match CapabilityKind::Env.validate(key) {
+                Err(never) => Denied {
+                    message: format!("{}; {}", denied.message, never.reason()),
+                },
+                Ok(()) => denied,
+            }
+        })
+    }
 }

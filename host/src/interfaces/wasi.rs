@@ -1,11 +1,13 @@
 //! WASI 0.2 from `wasmtime-wasi`, granting only what the gate allows: no environment or
-//! arguments, stdout and stderr to the log, preopens for granted trees, and TCP connects the
-//! gate checks one by one.
+//! arguments, stdout and stderr to the log, preopens for whole effective trees (no symlinks
+//! made in them), and TCP connects the gate checks one by one.
 
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 
 use airssys_contract::CapabilityKind;
-use wasmtime::component::Linker;
+use wasmtime::component::{Linker, Resource};
+use wasmtime_wasi::p2::bindings::filesystem::types::{Descriptor, ErrorCode};
 use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiView};
 
@@ -29,38 +31,71 @@ pub(crate) fn context(gate: &Arc<Gate>, log: &Arc<LogBudget>) -> WasiCtx {
 
 /// Links every WASI 0.2 interface; the store data gives the context through [`WasiView`].
 pub(crate) fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
-    wasmtime_wasi::p2::add_to_linker_async(linker)
+    wasmtime_wasi::p2::add_to_linker_async(linker)?;
+    refuse_symlinks(linker)
 }
 
-/// Gives guest `std::fs` the directories whose whole tree is effective (`<dir>/**`), with the
-/// same rights: read and write when both are effective, read-only when only reading is.
-/// Narrower patterns (`/data/*` or single files) cannot be expressed as WASI preopens and are
-/// reachable only through `airssys::fs`.
+/// The `wasi:filesystem/types` instance `wasmtime-wasi` links (its WIT package version).
+const FILESYSTEM_TYPES: &str = "wasi:filesystem/types@0.2.12";
+
+/// Replaces `descriptor.symlink-at` with a refusal (`not-permitted`, which Rust's `std`
+/// reports as permission denied). wasmtime-wasi lets a writable preopen hold links to any
+/// relative path, `../../elsewhere` included; it never follows them out of the preopen, and
+/// neither does `airssys::fs` unchecked, but a link left on the host's disk could lead
+/// another reader (a host program, another component's tree) where this guest may not go.
+/// Its `FsPerms` has no separate right for links, hence the shadowing.
+fn refuse_symlinks<T: 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    linker.allow_shadowing(true);
+    let refused = linker.instance(FILESYSTEM_TYPES)?.func_wrap(
+        "[method]descriptor.symlink-at",
+        |_, (_, _, _): (Resource<Descriptor>, String, String)| {
+            Ok((Err::<(), _>(ErrorCode::NotPermitted),))
+        },
+    );
+    linker.allow_shadowing(false);
+    refused
+}
+
+/// Where this process's open descriptors can be opened again by number.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const OPEN_FDS: &str = "/proc/self/fd";
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const OPEN_FDS: &str = "/dev/fd";
+
+/// Gives guest `std::fs` the directories whose whole tree is effective for reading
+/// (`<dir>/**` declared and granted), read-write when the whole tree is effective for writing
+/// too. A preopen is all-or-nothing: wasmtime-wasi checks nothing per path inside it, so only
+/// a tree every path of which the gate would allow may be one, and WASI renames and hard
+/// links, which need a writable preopen at both ends, move things only between paths with the
+/// same rights. Narrower patterns (`/data/*`, one file, `/srv/*/app/**`) get no preopen and
+/// are reachable only through `airssys::fs`.
+///
+/// The directory is opened from `/` without following symlinks and handed to wasmtime-wasi
+/// as that open directory (through [`OPEN_FDS`]), so a link swapped in on the way cannot make
+/// the preopen another tree.
 fn preopen_granted_dirs(wasi: &mut WasiCtxBuilder, gate: &Gate) {
-    let effective = gate.capabilities().effective();
-    let trees = |kind| -> Vec<String> {
-        effective
-            .get(kind)
-            .iter()
-            .filter_map(|p| p.strip_suffix("/**"))
-            .filter(|root| !root.contains('*'))
-            .map(|root| {
-                if root.is_empty() {
-                    "/".to_owned()
-                } else {
-                    root.to_owned()
-                }
-            })
-            .collect()
-    };
-    let writable = trees(CapabilityKind::FsWrite);
-    for root in trees(CapabilityKind::FsRead) {
-        let perms = if writable.contains(&root) {
+    let capabilities = gate.capabilities();
+    let effective = capabilities.effective();
+    let trees = effective
+        .get(CapabilityKind::FsRead)
+        .iter()
+        .filter_map(|p| p.strip_suffix("/**"))
+        .filter(|root| !root.contains('*'))
+        .map(|root| if root.is_empty() { "/" } else { root })
+        .filter(|root| capabilities.allows_tree(CapabilityKind::FsRead, root));
+    for root in trees {
+        let perms = if capabilities.allows_tree(CapabilityKind::FsWrite, root) {
             FsPerms::ReadWrite
         } else {
             FsPerms::ReadOnly
         };
-        if let Err(err) = wasi.preopened_dir(&root, &root, perms) {
+        let opened = super::fs::open_real_dir(root).and_then(|dir| {
+            let path = format!("{OPEN_FDS}/{}", dir.as_raw_fd());
+            wasi.preopened_dir(&path, root, perms)
+                .map(drop)
+                .map_err(|err| err.to_string())
+        });
+        if let Err(err) = opened {
             let who = gate.identity();
             tracing::warn!(target: "airssys::host", address = %who.address, component = %who.label(), "cannot preopen {root}: {err}");
         }

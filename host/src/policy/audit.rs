@@ -39,8 +39,13 @@ pub struct AuditEvent {
     pub hash: String,
     /// The capability the call needed.
     pub capability: CapabilityKind,
-    /// The resource asked for (a path, `host:port`, topic, namespace or command line).
+    /// The resource decided on (a path, `host:port`, topic, namespace or command line), in
+    /// canonical form: a numeric host as the address it is (`127.0.0.1:80`).
     pub resource: String,
+    /// The resource as the guest asked for it, when that differs from `resource`: a numeric
+    /// host in another notation (`0x7f000001:80`), or the name an address was resolved from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asked: Option<String>,
     /// The decision.
     pub outcome: Outcome,
 }
@@ -73,6 +78,7 @@ impl AuditLog {
         who: &Identity,
         capability: CapabilityKind,
         resource: &str,
+        asked: Option<&str>,
         outcome: Outcome,
     ) {
         let traced = match outcome {
@@ -85,14 +91,15 @@ impl AuditLog {
             return;
         }
         let resource = escape_controls(resource);
+        let asked = asked.map(|a| escape_controls(a).into_owned());
         let (address, component, version, hash) =
             (&who.address, &who.name, &who.version, &who.hash);
         match outcome {
             Outcome::Allowed => tracing::info!(
-                target: "airssys::audit", address, component, version, hash, %capability, %resource, outcome = "allowed"
+                target: "airssys::audit", address, component, version, hash, %capability, %resource, asked, outcome = "allowed"
             ),
             Outcome::Denied => tracing::warn!(
-                target: "airssys::audit", address, component, version, hash, %capability, %resource, outcome = "denied"
+                target: "airssys::audit", address, component, version, hash, %capability, %resource, asked, outcome = "denied"
             ),
         }
         let Some(file) = &self.file else { return };
@@ -106,6 +113,7 @@ impl AuditLog {
             hash: hash.clone(),
             capability,
             resource: resource.into_owned(),
+            asked,
             outcome,
         };
         let mut line = serde_json::to_vec(&event).expect("an audit event always serializes");

@@ -44,7 +44,20 @@ impl Gate {
 
     /// Allows `resource` when a declared and a granted pattern of `kind` match it.
     pub(crate) fn check(&self, kind: CapabilityKind, resource: &str) -> Result<(), Denied> {
-        self.decide(kind, resource, self.capabilities.allows(kind, resource))
+        self.check_asked(kind, resource, None)
+    }
+
+    /// As [`check`](Self::check), for a resource in canonical form that the guest `asked`
+    /// for in another (`127.0.0.1:80` asked as `0x7f000001:80`): decided on `resource`,
+    /// audited with both, so the audit shows what was reached and what was asked.
+    pub(crate) fn check_asked(
+        &self,
+        kind: CapabilityKind,
+        resource: &str,
+        asked: Option<&str>,
+    ) -> Result<(), Denied> {
+        let allowed = self.capabilities.allows(kind, resource);
+        self.decide(kind, resource, asked, allowed)
     }
 
     /// Allows running `program` with `args` (shown in the audit as `line`) when a declared
@@ -56,18 +69,31 @@ impl Gate {
         line: &str,
     ) -> Result<(), Denied> {
         let allowed = self.capabilities.allows_process(program, args);
-        self.decide(CapabilityKind::Process, line, allowed)
+        self.decide(CapabilityKind::Process, line, None, allowed)
     }
 
-    /// Records a refusal decided by an interface after the check (a hard link, an escape from
-    /// a granted root, a private address, an environment that injects code), so it is audited
-    /// and counted like any other; `why` is what the guest is told.
+    /// Records a refusal decided by an interface after the check (a file with other hard
+    /// links, a rename that would widen rights, a name resolving to a private address), so it
+    /// is audited and counted like any other; `why` is what the guest is told.
     pub(crate) fn deny(&self, kind: CapabilityKind, resource: &str, why: String) -> Denied {
-        self.record(kind, resource, Outcome::Denied);
+        self.deny_asked(kind, resource, None, why)
+    }
+
+    /// As [`deny`](Self::deny), for a resource the guest `asked` for in another form (see
+    /// [`check_asked`](Self::check_asked)).
+    pub(crate) fn deny_asked(
+        &self,
+        kind: CapabilityKind,
+        resource: &str,
+        asked: Option<&str>,
+        why: String,
+    ) -> Denied {
+        self.record(kind, resource, asked, Outcome::Denied);
         Denied { message: why }
     }
 
-    /// What the instance may use, for shaping access (preopens, grant roots) after a check.
+    /// What the instance may use, for shaping access after a check (WASI preopens, whole trees
+    /// for renames, grant roots).
     pub(crate) fn capabilities(&self) -> &Arc<EffectiveCapabilities> {
         &self.capabilities
     }
@@ -82,26 +108,37 @@ impl Gate {
         self.denials.load(Ordering::Relaxed)
     }
 
-    fn decide(&self, kind: CapabilityKind, resource: &str, allowed: bool) -> Result<(), Denied> {
+    fn decide(
+        &self,
+        kind: CapabilityKind,
+        resource: &str,
+        asked: Option<&str>,
+        allowed: bool,
+    ) -> Result<(), Denied> {
         if allowed {
-            self.record(kind, resource, Outcome::Allowed);
+            self.record(kind, resource, asked, Outcome::Allowed);
             return Ok(());
         }
-        Err(self.deny(
+        let spelled = asked.map_or_else(String::new, |asked| {
+            format!(" (asked as `{}`)", escape_controls(asked))
+        });
+        Err(self.deny_asked(
             kind,
             resource,
+            asked,
             format!(
-                "{kind} `{}` is not allowed for {}: it must be declared in capabilities(...) and granted by the operator",
+                "{kind} `{}`{spelled} is not allowed for {}: it must be declared in capabilities(...) and granted by the operator",
                 escape_controls(resource),
                 self.identity
             ),
         ))
     }
 
-    fn record(&self, kind: CapabilityKind, resource: &str, outcome: Outcome) {
+    fn record(&self, kind: CapabilityKind, resource: &str, asked: Option<&str>, outcome: Outcome) {
         if outcome == Outcome::Denied {
             self.denials.fetch_add(1, Ordering::Relaxed);
         }
-        self.audit.record(&self.identity, kind, resource, outcome);
+        self.audit
+            .record(&self.identity, kind, resource, asked, outcome);
     }
 }

@@ -95,6 +95,18 @@ impl EffectiveCapabilities {
         self.declared.allows_process(program, args) && self.granted.allows_process(program, args)
     }
 
+    /// True when every path of the tree at `dir` (an absolute, normalized path: `dir` itself
+    /// and everything below it) is allowed for `kind`: a declared and a granted pattern each
+    /// cover `dir/**`. A tree covered only by several patterns together counts as not
+    /// allowed, which errs on the side of refusing; so does a directory whose name the
+    /// grammar reads as a wildcard (`*`), which stands for every name there. Moving a
+    /// directory and preopening one for WASI need the whole tree.
+    pub fn allows_tree(&self, kind: CapabilityKind, dir: &str) -> bool {
+        let tree = format!("{}/**", dir.trim_end_matches('/'));
+        let covered = |set: &Capabilities| set.get(kind).iter().any(|p| kind.covers(p, &tree));
+        covered(&self.declared) && covered(&self.granted)
+    }
+
     /// What the component can actually use, as patterns: for each declared pattern, itself
     /// when a grant covers it, otherwise the grants it covers (the narrower side). Partial
     /// overlaps that neither side covers are still decided per resource by
@@ -133,5 +145,45 @@ impl EffectiveCapabilities {
     /// The mode the decision was made in.
     pub fn mode(&self) -> Mode {
         self.mode
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use CapabilityKind::{FsRead, FsWrite};
+
+    fn caps(
+        declared: &[(CapabilityKind, &str)],
+        granted: &[(CapabilityKind, &str)],
+    ) -> EffectiveCapabilities {
+        let set = |pairs: &[(CapabilityKind, &str)]| {
+            let mut set = Capabilities::default();
+            for (kind, pattern) in pairs {
+                set.add(*kind, pattern).unwrap();
+            }
+            set
+        };
+        EffectiveCapabilities::decide("t", &set(declared), &set(granted), Mode::Permissive).unwrap()
+    }
+
+    #[test]
+    fn a_tree_is_allowed_only_whole() {
+        let c = caps(
+            &[(FsRead, "/**")],
+            &[(FsRead, "/srv/*/app/**"), (FsWrite, "/srv/**")],
+        );
+        assert!(c.allows_tree(FsRead, "/srv/a/app"));
+        assert!(c.allows_tree(FsRead, "/srv/a/app/logs"));
+        assert!(!c.allows_tree(FsRead, "/srv/a"), "only `app` below it");
+        assert!(!c.allows_tree(FsRead, "/"));
+        assert!(!c.allows_tree(FsWrite, "/srv"), "granted, not declared");
+        // Declared narrower than granted: the declaration bounds the tree.
+        let c = caps(&[(FsRead, "/srv/a/**")], &[(FsRead, "/**")]);
+        assert!(c.allows_tree(FsRead, "/srv/a/x"));
+        assert!(!c.allows_tree(FsRead, "/srv"));
+        // A directory really named `*` is read as the wider pattern, never the narrower.
+        assert!(c.allows_tree(FsRead, "/srv/a/*"));
+        assert!(!c.allows_tree(FsRead, "/srv/*"));
     }
 }

@@ -5,13 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use airssys_contract::Manifest;
-use tokio::sync::mpsc;
 
 use super::route::Route;
 use crate::broker::Deadline;
 use crate::mail::Call;
 use crate::policy::EffectiveCapabilities;
-use crate::runtime::{Shared, Stats};
+use crate::runtime::{Mailbox, Shared, Stats};
 use crate::{Error, Identity, MemoryUsage, Result, State};
 
 /// One address: everything the registry and handles know about what runs there.
@@ -31,7 +30,7 @@ pub(crate) struct Version {
 
 /// One instance of a version: where its deliveries go and what it shares.
 pub(crate) struct Slot {
-    pub(crate) mailbox: mpsc::Sender<Call>,
+    pub(crate) mailbox: Mailbox,
     pub(crate) shared: Arc<Shared>,
 }
 
@@ -96,7 +95,7 @@ impl Entry {
             Some(sent) => sent.map_err(|_| self.stopped()),
             None => Err(Error::MailboxFull {
                 component: self.identity().to_string(),
-                capacity: mailbox.max_capacity(),
+                capacity: mailbox.capacity(),
                 waited: deadline.allowed(),
             }),
         }
@@ -116,9 +115,7 @@ impl Entry {
 
     /// Calls waiting in its instances' mailboxes.
     pub(crate) fn queued(&self) -> usize {
-        self.slots()
-            .map(|s| s.mailbox.max_capacity() - s.mailbox.capacity())
-            .sum()
+        self.slots().map(|s| s.mailbox.queued()).sum()
     }
 
     /// The version deliveries currently go to.

@@ -1,30 +1,48 @@
-//! One task per instance: it owns the `Store` and serves calls from its mailbox one at a
-//! time, so guest state needs no locks and calls to one instance never interleave. After a
-//! trap it applies the supervision policy: restart a fresh instance, stop, or escalate.
+//! The actor of one instance: it owns the `Store` and serves calls from its mailbox one at a
+//! time, so guest state needs no locks and calls to one instance never interleave. It runs
+//! as a task while it has calls and parks in its [`Mailbox`](super::Mailbox) when it has
+//! none. After a trap its [`Supervisor`] applies the policy: restart a fresh instance, stop,
+//! or escalate.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
+use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 
+use super::mailbox::Home;
 use super::{Blueprint, Instance, Shared};
 use crate::broker::SubscriptionGuard;
 use crate::mail::{Call, Message};
+use crate::totals::InstancePermit;
 use crate::{Error, EventKind, Pending, Result, State, Supervision, Trap};
+
+/// Why an actor whose handles are all gone stops.
+const DROPPED: &str = "the host and every handle were dropped";
 
 /// Serves one started instance until it stops for good.
 pub(crate) struct Actor {
+    instance: Instance,
+    supervisor: Supervisor,
+    /// Where it parks when idle; gone once every handle and the host are.
+    pub(super) home: Weak<Home>,
+}
+
+/// What outlives each instance of a component: how to make a fresh one, the shared record,
+/// the policy and its history, the host's permit for the instance, and its subscriptions.
+pub(crate) struct Supervisor {
     blueprint: Arc<Blueprint>,
     shared: Arc<Shared>,
     supervision: Supervision,
-    instance: Instance,
     /// When each restart still inside the policy's window happened.
     restarts: VecDeque<Instant>,
     /// Messages kept during a restart under `Pending::Fail`, delivered first afterwards; at
     /// most a mailbox's worth, so a restart never makes room for more than the mailbox holds.
     replay: VecDeque<Message>,
+    /// Its place among the host's instances, kept across restarts.
+    permit: InstancePermit,
     /// The component's subscriptions, into this instance's mailbox; they end with it.
     subscriptions: Vec<SubscriptionGuard>,
 }
@@ -52,34 +70,47 @@ impl Actor {
         shared: Arc<Shared>,
         supervision: Supervision,
         instance: Instance,
+        permit: InstancePermit,
         subscriptions: Vec<SubscriptionGuard>,
     ) -> Self {
         Self {
-            blueprint,
-            shared,
-            supervision,
             instance,
-            restarts: VecDeque::new(),
-            replay: VecDeque::new(),
-            subscriptions,
+            supervisor: Supervisor {
+                blueprint,
+                shared,
+                supervision,
+                restarts: VecDeque::new(),
+                replay: VecDeque::new(),
+                permit,
+                subscriptions,
+            },
+            home: Weak::new(),
         }
     }
 
-    /// Serves calls until shutdown, the policy gives up after a trap, or every sender is
-    /// dropped; then answers whoever is still waiting with why the instance stopped.
-    pub(crate) async fn run(mut self, mut mailbox: mpsc::Receiver<Call>) {
-        let stop = loop {
-            let call = match self.replay.pop_front() {
+    /// Serves calls until none is left, then parks in its home and ends this task; or until
+    /// shutdown, the policy gives up after a trap, or every handle and the host are gone.
+    /// Then it answers whoever is still waiting with why the instance stopped. The cold
+    /// paths (stops, recovery) are boxed, so the task spawned for each burst of calls stays
+    /// small (about 1 KiB instead of 4).
+    pub(crate) async fn run(mut self, mut inbox: mpsc::Receiver<Call>) {
+        let (supervisor, stop) = loop {
+            let call = match self.supervisor.replay.pop_front() {
                 Some(message) => Call::Message(message),
-                None => match mailbox.recv().await {
-                    Some(call) => call,
-                    None => {
-                        break self
-                            .stop("the host and every handle were dropped", None)
-                            .await;
+                None => match inbox.try_recv() {
+                    Ok(call) => call,
+                    Err(TryRecvError::Empty) => match self.home.upgrade() {
+                        Some(home) => return home.park(self, inbox),
+                        None => break Box::pin(self.stop(DROPPED, None)).await,
+                    },
+                    Err(TryRecvError::Disconnected) => {
+                        break Box::pin(self.stop(DROPPED, None)).await;
                     }
                 },
             };
+            // A busy mailbox must not keep this worker from its other tasks.
+            tokio::task::consume_budget().await;
+            let shared = &self.supervisor.shared;
             let trap = match call {
                 Call::Request {
                     message,
@@ -89,22 +120,22 @@ impl Actor {
                     if reply.is_closed() {
                         // Its requester stopped waiting (a timeout, a dropped future): nobody
                         // would see the reply, so the request is dropped instead of run.
-                        let who = self.shared.identity();
+                        let who = shared.identity();
                         tracing::debug!(target: "airssys::host", address = %who.address, component = %who.label(), correlation, source = message.source(), "request skipped: its requester stopped waiting");
                         continue;
                     }
-                    self.shared.requests.fetch_add(1, Ordering::Relaxed);
+                    shared.requests.fetch_add(1, Ordering::Relaxed);
                     let result = self.instance.request(message, correlation).await;
                     let trap = trap_of(&result);
                     let _ = reply.send(result);
                     trap
                 }
                 Call::Message(message) => {
-                    self.shared.messages.fetch_add(1, Ordering::Relaxed);
+                    shared.messages.fetch_add(1, Ordering::Relaxed);
                     let result = self.instance.message(message).await;
                     let trap = trap_of(&result);
                     if let (Err(err), None) = (&result, &trap) {
-                        let who = self.shared.identity();
+                        let who = shared.identity();
                         tracing::warn!(target: "airssys::host", address = %who.address, component = %who.label(), "message failed: {err}");
                     }
                     trap
@@ -115,28 +146,64 @@ impl Actor {
                     let _ = reply.send(result);
                     trap
                 }
-                Call::Shutdown(reply) => break self.stop("it was shut down", Some(reply)).await,
+                Call::Shutdown(reply) => {
+                    break Box::pin(self.stop("it was shut down", Some(reply))).await;
+                }
             };
-            if let Some(trap) = trap
-                && let Some(stop) = self.recover(trap, &mut mailbox).await
-            {
-                break stop;
+            if let Some(trap) = trap {
+                // The trapped instance is retired first: its store, memory and pool slot are
+                // free before a fresh one starts.
+                let Self {
+                    instance,
+                    mut supervisor,
+                    home,
+                } = self;
+                drop(instance);
+                match Box::pin(supervisor.recover(trap, &mut inbox)).await {
+                    Ok(instance) => {
+                        self = Self {
+                            instance,
+                            supervisor,
+                            home,
+                        }
+                    }
+                    Err(stop) => break (supervisor, stop),
+                }
             }
         };
-        self.finish(stop, mailbox).await;
+        Box::pin(supervisor.finish(stop, inbox)).await;
+    }
+
+    /// Shuts down an idle instance with nothing queued, in whichever task calls it.
+    pub(super) async fn shut_down(
+        self,
+        inbox: mpsc::Receiver<Call>,
+        reply: oneshot::Sender<Result<()>>,
+    ) {
+        let (supervisor, stop) = self.stop("it was shut down", Some(reply)).await;
+        supervisor.finish(stop, inbox).await;
     }
 
     /// A stop that was asked for: runs the guest's `shutdown`.
-    async fn stop(&mut self, reason: &str, reply: Option<oneshot::Sender<Result<()>>>) -> Stop {
-        self.shared.enter(State::Stopping, EventKind::Stopping);
+    async fn stop(
+        mut self,
+        reason: &str,
+        reply: Option<oneshot::Sender<Result<()>>>,
+    ) -> (Supervisor, Stop) {
+        self.supervisor
+            .shared
+            .enter(State::Stopping, EventKind::Stopping);
         let result = self.instance.shutdown().await;
-        Stop {
+        let stop = Stop {
             state: State::Stopped,
             reason: reason.to_owned(),
             reply: reply.map(|reply| (reply, result)),
-        }
+        };
+        (self.supervisor, stop)
     }
+}
 
+impl Supervisor {
     /// Enters the final state (so the address is free before anyone hears of the stop), then
     /// ends its subscriptions, refuses new calls and answers every call already queued: none
     /// is dropped silently.
@@ -147,6 +214,8 @@ impl Actor {
             reply,
         } = stop;
         self.subscriptions.clear();
+        // Its place is free before anyone hears of the stop, like its address.
+        drop(self.permit);
         let who = self.shared.identity().clone();
         tracing::debug!(target: "airssys::host", address = %who.address, component = %who.label(), %reason, "instance stopped");
         self.shared.enter(
@@ -169,21 +238,21 @@ impl Actor {
                 Call::Request { reply, .. } => drop(reply.send(Err(stopped()))),
                 Call::Health(reply) => drop(reply.send(Err(stopped()))),
                 Call::Shutdown(reply) => drop(reply.send(Ok(()))),
-                Call::Message(_) => self.warn_undelivered(&reason, 1),
+                Call::Message(_) => warn_undelivered(&self.shared, &reason, 1),
             }
         }
         if undelivered > 0 {
-            self.warn_undelivered(&reason, undelivered);
+            warn_undelivered(&self.shared, &reason, undelivered);
         }
     }
 
-    /// Applies the supervision policy after `trap`. `None` means a fresh instance now
-    /// serves; otherwise the instance stops for good.
+    /// Applies the supervision policy after `trap`: a fresh instance to serve, or how the
+    /// component stops for good.
     async fn recover(
         &mut self,
         mut trap: Trap,
         mailbox: &mut mpsc::Receiver<Call>,
-    ) -> Option<Stop> {
+    ) -> Result<Instance, Stop> {
         loop {
             self.shared.traps.fetch_add(1, Ordering::Relaxed);
             let who = self.shared.identity();
@@ -192,14 +261,14 @@ impl Actor {
                 Supervision::Stop => {
                     self.shared
                         .enter(State::Stopping, EventKind::Trapped(trap.clone()));
-                    return Some(Stop::failed(trap.to_string()));
+                    return Err(Stop::failed(trap.to_string()));
                 }
                 Supervision::Escalate => {
                     self.shared
                         .enter(State::Stopping, EventKind::Trapped(trap.clone()));
                     self.shared
                         .enter(State::Stopping, EventKind::Escalated(trap.clone()));
-                    return Some(Stop::failed(format!("{trap}; escalated to the embedder")));
+                    return Err(Stop::failed(format!("{trap}; escalated to the embedder")));
                 }
                 Supervision::Restart(policy) => policy.clone(),
             };
@@ -214,7 +283,7 @@ impl Actor {
             if self.restarts.len() >= policy.max_restarts as usize {
                 self.shared
                     .enter(State::Stopping, EventKind::Trapped(trap.clone()));
-                return Some(Stop::failed(format!(
+                return Err(Stop::failed(format!(
                     "restart limit reached: {} restarts within {:?}; last: {trap}",
                     self.restarts.len(),
                     policy.window
@@ -225,7 +294,7 @@ impl Actor {
             let backoff = policy.backoff_for(self.restarts.len() as u32);
             self.restarts.push_back(now);
             if let Some(reply) = self.wait_out(backoff, policy.pending, mailbox).await {
-                return Some(Stop {
+                return Err(Stop {
                     state: State::Stopped,
                     reason: "it was shut down while restarting".to_owned(),
                     reply: Some((reply, Ok(()))),
@@ -233,14 +302,13 @@ impl Actor {
             }
             match Instance::start(&self.blueprint, &self.shared).await {
                 Ok(instance) => {
-                    self.instance = instance;
                     let restarts = self.shared.restarts.fetch_add(1, Ordering::Relaxed) + 1;
                     self.shared
                         .enter(State::Running, EventKind::Restarted { restarts });
-                    return None;
+                    return Ok(instance);
                 }
                 Err(Error::Trap { trap: again, .. }) => trap = again,
-                Err(other) => return Some(Stop::failed(format!("restart failed: {other}"))),
+                Err(other) => return Err(Stop::failed(format!("restart failed: {other}"))),
             }
         }
     }
@@ -278,16 +346,16 @@ impl Actor {
             }
         }
     }
+}
 
-    fn warn_undelivered(&self, reason: &str, count: usize) {
-        let who = self.shared.identity();
-        tracing::warn!(
-            target: "airssys::host",
-            address = %who.address,
-            component = %who.label(),
-            "{count} message(s) not delivered: the instance stopped ({reason})"
-        );
-    }
+fn warn_undelivered(shared: &Shared, reason: &str, count: usize) {
+    let who = shared.identity();
+    tracing::warn!(
+        target: "airssys::host",
+        address = %who.address,
+        component = %who.label(),
+        "{count} message(s) not delivered: the instance stopped ({reason})"
+    );
 }
 
 fn trap_of<T>(result: &Result<T>) -> Option<Trap> {

@@ -20,20 +20,24 @@ use crate::{Error, Result};
 type ExportCall<'s, R> = Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 's>>;
 
 impl Instance {
-    /// Arms the deadline and fuel, runs `export` on the store, and classifies a failure as a
-    /// trap of this component. A trapped store must not be called again.
+    /// Arms the deadline and fuel, runs `export` on the store, bounded as a whole by the
+    /// deadline (waits in host calls included), and classifies a failure as a trap of this
+    /// component. A trapped store must not be called again.
     pub(crate) async fn call<R>(
         &mut self,
         export: impl for<'s> FnOnce(lifecycle::Guest, &'s mut Store<StoreData>) -> ExportCall<'s, R>,
     ) -> Result<R> {
-        sandbox::arm(&mut self.store)?;
-        match export(self.exports.clone(), &mut self.store).await {
-            Ok(value) => Ok(value),
-            Err(err) => Err(Error::Trap {
-                component: self.store.data().identity().to_string(),
-                trap: sandbox::classify(&mut self.store, &err),
-            }),
-        }
+        let deadline = sandbox::arm(&mut self.store)?;
+        let call = export(self.exports.clone(), &mut self.store);
+        let trap = match sandbox::bounded(deadline, self.tick, call).await {
+            Some(Ok(value)) => return Ok(value),
+            Some(Err(err)) => sandbox::classify(&mut self.store, &err),
+            None => sandbox::overdue(&self.store),
+        };
+        Err(Error::Trap {
+            component: self.store.data().identity().to_string(),
+            trap,
+        })
     }
 
     /// `init(config)`; a domain error means the instance did not start.

@@ -1,6 +1,7 @@
 //! A live instance: its `Store` and its exports, made from a [`Blueprint`].
 
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use wasmtime::Store;
 
@@ -8,9 +9,10 @@ use super::Shared;
 use super::sandbox;
 use crate::bindings::{self, exports::airssys::core::lifecycle};
 use crate::broker::Broker;
-use crate::interfaces::{MessagingCtx, StoreData};
+use crate::interfaces::{ComponentStorage, HttpClient, MessagingCtx, StoreData};
 use crate::limits::Limiter;
-use crate::{Error, Limits, Result};
+use crate::totals::Totals;
+use crate::{Error, HostLimit, Limits, Result};
 
 /// Everything a fresh instance of a component is made from. The actor keeps it, so a restart
 /// makes its instance exactly as the first start did.
@@ -22,14 +24,25 @@ pub(crate) struct Blueprint {
     pub(crate) limits: Limits,
     /// Whether the engine meters fuel (then every call gets a budget).
     pub(crate) fuel_metering: bool,
+    /// The host's HTTP client.
+    pub(crate) http: Arc<HttpClient>,
     /// What the instance's messages go through.
     pub(crate) broker: Weak<dyn Broker>,
+    /// The host's store and the namespaces this component opened, kept across restarts.
+    pub(crate) storage: Arc<ComponentStorage>,
+    /// The host's totals, which the instance's memory is charged against.
+    pub(crate) totals: Arc<Totals>,
+    /// The engine's epoch tick: how far past its deadline a call may wait before it is
+    /// cancelled.
+    pub(crate) epoch_tick: Duration,
 }
 
 /// A live instance: the store that holds its state, and its lifecycle exports.
 pub(crate) struct Instance {
     pub(crate) store: Store<StoreData>,
     pub(crate) exports: lifecycle::Guest,
+    /// [`Blueprint::epoch_tick`].
+    pub(crate) tick: Duration,
 }
 
 impl Instance {
@@ -39,6 +52,7 @@ impl Instance {
         let limiter = Limiter::new(
             &blueprint.limits,
             shared.memory.clone(),
+            blueprint.totals.clone(),
             blueprint.fuel_metering,
         );
         let messaging = MessagingCtx::new(
@@ -51,38 +65,60 @@ impl Instance {
             blueprint.config.clone(),
             blueprint.limits.clone(),
             limiter,
+            blueprint.http.clone(),
             messaging,
+            blueprint.storage.clone(),
         );
         let mut store = Store::new(blueprint.pre.engine(), data);
         sandbox::configure(&mut store);
-        sandbox::arm(&mut store)?;
-        let bindings = match blueprint.pre.instantiate_async(&mut store).await {
-            Ok(bindings) => bindings,
-            // wasmtime checks export signatures when it first instantiates; a failure that
-            // is not a trap means the exports do not have the contract's types.
-            Err(err)
-                if err.downcast_ref::<wasmtime::Trap>().is_none()
-                    && !store.data().limiter.refused() =>
-            {
-                return Err(Error::MissingExport {
-                    origin: shared.identity().to_string(),
-                    problem: format!("its exports do not match the contract: {err:#}"),
-                });
-            }
-            Err(err) => {
+        let deadline = sandbox::arm(&mut store)?;
+        let instantiate = blueprint.pre.instantiate_async(&mut store);
+        let bindings = match sandbox::bounded(deadline, blueprint.epoch_tick, instantiate).await {
+            Some(Ok(bindings)) => bindings,
+            Some(Err(err)) => return Err(not_instantiated(&mut store, shared, &err)),
+            None => {
                 return Err(Error::Trap {
                     component: shared.identity().to_string(),
-                    trap: sandbox::classify(&mut store, &err),
+                    trap: sandbox::overdue(&store),
                 });
             }
         };
         let mut instance = Self {
             store,
             exports: bindings.airssys_core_lifecycle().clone(),
+            tick: blueprint.epoch_tick,
         };
         instance.init(&blueprint.config).await?;
         let who = shared.identity();
         tracing::debug!(target: "airssys::host", address = %who.address, component = %who.label(), "instance started");
         Ok(instance)
+    }
+}
+
+/// Why instantiation failed: a limit of the whole host, a trap (its own limits included), or
+/// exports that are not of the contract's types.
+fn not_instantiated(store: &mut Store<StoreData>, shared: &Shared, err: &wasmtime::Error) -> Error {
+    let component = shared.identity().to_string();
+    if let Some(limit) = store.data_mut().limiter.host_refused.take() {
+        return Error::HostLimit { component, limit };
+    }
+    if let Some(pool) = err.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {
+        let detail = pool.to_string();
+        return Error::HostLimit {
+            component,
+            limit: HostLimit::Pool { detail },
+        };
+    }
+    // wasmtime checks export signatures when it first instantiates; a failure that is not a
+    // trap or a refused limit means the exports do not have the contract's types.
+    if err.downcast_ref::<wasmtime::Trap>().is_none() && !store.data().limiter.refused() {
+        return Error::MissingExport {
+            origin: component,
+            problem: format!("its exports do not match the contract: {err:#}"),
+        };
+    }
+    Error::Trap {
+        component,
+        trap: sandbox::classify(store, err),
     }
 }

@@ -1,14 +1,17 @@
 //! Running instances: the store under its limits ([`sandbox`]), the one call path into the
-//! guest ([`call`]), live instances and what they are made from ([`instance`]), the task that
-//! serves and supervises each one ([`actor`]), and the record it shares ([`shared`]).
+//! guest ([`call`]), live instances and what they are made from ([`instance`]), the actor
+//! that serves and supervises each one ([`actor`]), the mailbox its calls wait in and where
+//! it parks when idle ([`mailbox`]), and the record it shares ([`shared`]).
 
 mod actor;
 mod call;
 mod instance;
+mod mailbox;
 mod sandbox;
 mod shared;
 
 pub(crate) use actor::Actor;
 pub(crate) use instance::{Blueprint, Instance};
+pub(crate) use mailbox::Mailbox;
 pub(crate) use shared::Shared;
 pub use shared::Stats;

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use redb::{Database, Durability, ReadableTable};
 use tokio::sync::{mpsc, oneshot};
 
+use super::cache::Cache;
 use super::error::{Result, StorageError};
 use super::quota::Quota;
 use super::redb::{META, RedbTable, data_table, io, meta_from, meta_to};
@@ -44,6 +45,8 @@ trait Job: Send {
     /// Applies the write inside the group's transaction. An error is a backend failure that
     /// abandons the group; the write's own refusal is kept for [`finish`](Self::finish).
     fn apply(&mut self, table: &mut dyn Table, meta: &mut Meta) -> Result<()>;
+    /// Whether the write was refused (by its quota, an expectation, ...).
+    fn refused(&self) -> bool;
     /// Answers the caller once the group's commit is known.
     fn finish(self: Box<Self>, committed: Result<()>);
 }
@@ -80,6 +83,10 @@ impl<M: Mutation> Job for Pending<M> {
         }
     }
 
+    fn refused(&self) -> bool {
+        matches!(self.outcome, Some(Err(_)))
+    }
+
     fn finish(self: Box<Self>, committed: Result<()>) {
         let answer = match committed {
             Ok(()) => self.outcome.unwrap_or(Err(StorageError::Closed)),
@@ -91,14 +98,18 @@ impl<M: Mutation> Job for Pending<M> {
 }
 
 impl Writer {
-    /// Starts the writer thread on `db`.
-    pub(crate) fn start(db: Arc<Database>, path: PathBuf) -> Result<Self> {
+    /// Starts the writer thread on `db`; it keeps `cache` up to date with what it commits.
+    pub(crate) fn start(
+        db: Arc<Database>,
+        path: PathBuf,
+        cache: Option<Arc<Cache>>,
+    ) -> Result<Self> {
         let (queue, receiver) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("airssys-storage-writer".into())
             .spawn({
                 let path = path.clone();
-                move || run(db, &path, receiver)
+                move || run(db, &path, cache.as_deref(), receiver)
             })
             .map_err(|err| StorageError::io(path, err))?;
         Ok(Self { queue })
@@ -137,7 +148,7 @@ impl Writer {
     }
 }
 
-fn run(db: Arc<Database>, path: &Path, mut queue: mpsc::Receiver<Message>) {
+fn run(db: Arc<Database>, path: &Path, cache: Option<&Cache>, mut queue: mpsc::Receiver<Message>) {
     let mut acks = Vec::new();
     while acks.is_empty() {
         let Some(first) = queue.blocking_recv() else {
@@ -158,7 +169,11 @@ fn run(db: Arc<Database>, path: &Path, mut queue: mpsc::Receiver<Message>) {
                 .flatten();
         }
         if !group.is_empty() {
-            let committed = commit(&db, path, &mut group);
+            let committed = commit(&db, path, cache, &mut group);
+            // Refused writes first: a writer that lost a compare-and-swap race retries before
+            // the winner's next write can queue, so the winner of one round does not win every
+            // round after it.
+            group.sort_by_key(|job| !job.refused());
             for job in group {
                 job.finish(committed.clone());
             }
@@ -178,14 +193,21 @@ fn run(db: Arc<Database>, path: &Path, mut queue: mpsc::Receiver<Message>) {
     }
 }
 
-/// Applies `group` in one durable transaction.
-fn commit(db: &Database, path: &Path, group: &mut [Box<dyn Job>]) -> Result<()> {
+/// Applies `group` in one durable transaction, then updates the cache with its changes (before
+/// any write of the group is acknowledged).
+fn commit(
+    db: &Database,
+    path: &Path,
+    cache: Option<&Cache>,
+    group: &mut [Box<dyn Job>],
+) -> Result<()> {
     let mut txn = db.begin_write().map_err(io(path))?;
     txn.set_durability(Durability::Immediate)
         .map_err(io(path))?;
     // Writes to different namespaces commute; a stable sort keeps each namespace's writes in
     // arrival order and lets each namespace's table be opened once per group.
     group.sort_by(|a, b| a.namespace().cmp(b.namespace()));
+    let mut changes = Vec::new();
     {
         let mut metas = txn.open_table(META).map_err(io(path))?;
         for jobs in group.chunk_by_mut(|a, b| a.namespace() == b.namespace()) {
@@ -201,6 +223,8 @@ fn commit(db: &Database, path: &Path, group: &mut [Box<dyn Job>]) -> Result<()> 
             let mut table = RedbTable {
                 table: txn.open_table(name.definition()).map_err(io(path))?,
                 path,
+                namespace: &namespace,
+                changes: &mut changes,
             };
             for job in jobs.iter_mut() {
                 job.apply(&mut table, &mut meta)?;
@@ -210,7 +234,11 @@ fn commit(db: &Database, path: &Path, group: &mut [Box<dyn Job>]) -> Result<()> 
                 .map_err(io(path))?;
         }
     }
-    txn.commit().map_err(io(path))
+    txn.commit().map_err(io(path))?;
+    if let Some(cache) = cache {
+        cache.commit(changes);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -276,7 +304,7 @@ mod tests {
                 delta: 2,
             },
         );
-        let committed = commit(&db, &path, &mut group);
+        let committed = commit(&db, &path, None, &mut group);
         assert!(committed.is_ok(), "{committed:?}");
         for job in group {
             job.finish(committed.clone());

@@ -96,6 +96,16 @@ pub enum StorageError {
         /// What the backend said.
         source: Arc<dyn StdError + Send + Sync>,
     },
+    /// Another process has the file open (redb allows one at a time), most likely a running
+    /// `airssys up`.
+    #[error(
+        "storage file {} is open in another process (a running `airssys up`?); stop that host first, or reach its store through it",
+        path.display()
+    )]
+    InUse {
+        /// The file.
+        path: PathBuf,
+    },
     /// The storage was closed with [`Storage::close`](super::Storage::close), or its writer
     /// stopped.
     #[error("the storage is closed; open it again to read or write")]
@@ -139,6 +149,9 @@ pub enum QuotaLimit {
     ValueSize,
     /// [`Quota::max_key_size`](super::Quota::max_key_size).
     KeySize,
+    /// How many namespaces one component may open
+    /// ([`Limits::namespaces`](crate::Limits::namespaces)).
+    Namespaces,
 }
 
 impl QuotaLimit {
@@ -148,6 +161,9 @@ impl QuotaLimit {
             Self::Bytes => "delete keys or store less, or raise `max_bytes` for this namespace",
             Self::ValueSize => "store smaller values, or raise `max_value_size` for this namespace",
             Self::KeySize => "use shorter keys, or raise `max_key_size` for this namespace",
+            Self::Namespaces => {
+                "use fewer namespaces, or raise the `namespaces` limit of this component"
+            }
         }
     }
 }
@@ -159,6 +175,7 @@ impl fmt::Display for QuotaLimit {
             Self::Bytes => "max_bytes (keys plus values)",
             Self::ValueSize => "max_value_size (bytes)",
             Self::KeySize => "max_key_size (bytes)",
+            Self::Namespaces => "namespaces (per component)",
         })
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::backend::{Backend, BatchOp, Entry, Expect, Revision};
+use super::cache::DEFAULT_CACHE_SIZE;
 use super::error::{Result, StorageError};
 use super::key::{Cursor, MAX_PAGE_SIZE, validate_namespace};
 use super::memory::MemoryBackend;
@@ -22,13 +23,21 @@ pub struct Storage {
 
 impl Storage {
     /// Opens the redb file at `path`, creating it if it does not exist, with the default
-    /// [`Quota`] for every namespace. Writes are durable when acknowledged.
+    /// [`Quota`] for every namespace and a cache of [`DEFAULT_CACHE_SIZE`] bytes of committed
+    /// values. Writes are durable when acknowledged.
     ///
     /// This blocks while redb opens the file (after a crash, that includes a repair that reads
     /// the whole file): call it at startup or on a blocking thread. One process at a time may
     /// have the file open.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        Ok(Self::with_backend(RedbBackend::open(path.as_ref())?))
+        Self::open_with_cache(path, DEFAULT_CACHE_SIZE)
+    }
+
+    /// [`open`](Self::open) with a cache of at most `bytes` of committed keys and values
+    /// (0: none). Reads the cache answers return at once on the caller's task; the others
+    /// take a read transaction on tokio's blocking pool.
+    pub fn open_with_cache(path: impl AsRef<Path>, bytes: u64) -> Result<Self> {
+        Ok(Self::with_backend(RedbBackend::open(path.as_ref(), bytes)?))
     }
 
     /// A store in memory, with the same semantics as a file, gone when the last clone drops.
@@ -108,6 +117,13 @@ impl Namespace {
     /// The quota its writes are checked against.
     pub fn quota(&self) -> Quota {
         self.quota
+    }
+
+    /// This namespace, with writes checked against `quota` as well as its own quota (each
+    /// limit the lower of the two; see [`Quota::intersect`]).
+    pub fn capped(mut self, quota: Quota) -> Self {
+        self.quota = self.quota.intersect(quota);
+        self
     }
 
     fn key(&self, key: &[u8]) -> Result<()> {

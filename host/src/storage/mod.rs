@@ -30,8 +30,16 @@
 //! disk sync, at the price of each write waiting for its whole group's commit (a lone writer
 //! waits about one sync). Each write is still checked on its own: a write refused by its quota
 //! or by a compare-and-swap does not affect the others in its group, and a batch is applied
-//! whole or not at all. Reads run in their own read transaction on tokio's blocking pool and
-//! see every acknowledged write; no storage call waits on the disk on an async worker.
+//! whole or not at all. Reads see every acknowledged write: the writer keeps a cache of
+//! committed values current before it acknowledges, so most reads answer from memory on the
+//! caller's task, and the others run in their own read transaction on tokio's blocking pool. No
+//! storage call waits on the disk on an async worker.
+//!
+//! # Guests
+//!
+//! Components reach a host's store ([`HostBuilder::storage`](crate::HostBuilder::storage))
+//! through `airssys:core/storage` and `wasi:keyvalue`, in the namespaces they declared and
+//! were granted; [`Host::storage`](crate::Host::storage) gives the embedder the same store.
 //!
 //! # Backends
 //!
@@ -40,6 +48,7 @@
 //! key-value buckets too: revisions, compare-and-swap on a revision, create-if-absent.
 
 mod backend;
+mod cache;
 mod commit;
 mod error;
 mod handle;
@@ -51,6 +60,7 @@ mod write;
 
 pub use backend::{Backend, BatchOp, Entry, Expect, Revision};
 pub use bytes::Bytes;
+pub use cache::DEFAULT_CACHE_SIZE;
 pub use error::{QuotaLimit, StorageError};
 pub use handle::{KeyPage, Namespace, Storage};
 pub use key::{Cursor, MAX_NAMESPACE_LEN, MAX_PAGE_SIZE};

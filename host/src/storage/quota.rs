@@ -70,6 +70,17 @@ impl Quota {
         self
     }
 
+    /// The quota that admits only what both `self` and `other` admit: each limit the lower of
+    /// the two. A component's storage quota meets the namespace's this way.
+    pub fn intersect(self, other: Quota) -> Quota {
+        Quota {
+            max_keys: self.max_keys.min(other.max_keys),
+            max_bytes: self.max_bytes.min(other.max_bytes),
+            max_value_size: self.max_value_size.min(other.max_value_size),
+            max_key_size: self.max_key_size.min(other.max_key_size),
+        }
+    }
+
     /// Checks a key given to any call: non-empty and within `max_key_size`.
     pub(crate) fn check_key(&self, namespace: &str, key: &[u8]) -> Result<()> {
         if key.is_empty() {

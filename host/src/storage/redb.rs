@@ -6,8 +6,9 @@
 //! keys, so quota counts and revisions are exact after any restart or crash. Since each
 //! namespace has a table of its own, no key can reach another namespace, whatever its bytes.
 //!
-//! Writes go through the group-commit writer (`commit.rs`); reads run in their own read
-//! transaction on tokio's blocking pool, off the async workers.
+//! Writes go through the group-commit writer (`commit.rs`). A read is answered from the cache
+//! of committed values (`cache.rs`) when it can be, on the caller's task; otherwise it runs in
+//! its own read transaction on tokio's blocking pool, off the async workers.
 
 use std::error::Error as StdError;
 use std::ops::Bound;
@@ -22,6 +23,7 @@ use redb::{
 };
 
 use super::backend::{Backend, BatchOp, Entry, Expect, Revision};
+use super::cache::{Cache, Change};
 use super::commit::Writer;
 use super::error::{Result, StorageError};
 use super::key::start;
@@ -66,10 +68,12 @@ pub(super) fn io<E: StdError + Send + Sync + 'static>(path: &Path) -> impl Fn(E)
     move |err| StorageError::io(path, err)
 }
 
-/// A namespace's table inside the writer's transaction.
+/// A namespace's table inside the writer's transaction; it notes each change for the cache.
 pub(super) struct RedbTable<'a, 'txn> {
     pub(super) table: redb::Table<'txn, Key, Stored>,
     pub(super) path: &'a Path,
+    pub(super) namespace: &'a str,
+    pub(super) changes: &'a mut Vec<Change>,
 }
 
 impl Table for RedbTable<'_, '_> {
@@ -87,11 +91,15 @@ impl Table for RedbTable<'_, '_> {
         self.table
             .insert(key.as_slice(), (entry.revision.get(), entry.value.as_ref()))
             .map_err(io(self.path))?;
+        self.changes
+            .push((self.namespace.to_owned(), key, Some(entry)));
         Ok(())
     }
 
     fn remove(&mut self, key: &[u8]) -> Result<()> {
         self.table.remove(key).map_err(io(self.path))?;
+        self.changes
+            .push((self.namespace.to_owned(), key.to_vec(), None));
         Ok(())
     }
 }
@@ -121,22 +129,32 @@ pub(crate) struct RedbBackend {
     /// `None` once closed. Readers clone the `Arc` for the length of one read.
     db: RwLock<Option<Arc<Database>>>,
     writer: Writer,
+    /// `None` when opened without one.
+    cache: Option<Arc<Cache>>,
 }
 
 impl RedbBackend {
-    /// Opens (or creates) the file and starts its writer. Blocks while redb opens the file,
+    /// Opens (or creates) the file and starts its writer, with a cache of up to `cache_size`
+    /// bytes of committed keys and values (none for 0). Blocks while redb opens the file,
     /// which after a crash includes repairing it.
-    pub(crate) fn open(path: &Path) -> Result<Self> {
-        let db = Database::create(path).map_err(io(path))?;
+    pub(crate) fn open(path: &Path, cache_size: u64) -> Result<Self> {
+        let db = Database::create(path).map_err(|err| match err {
+            redb::DatabaseError::DatabaseAlreadyOpen => StorageError::InUse {
+                path: path.to_owned(),
+            },
+            err => StorageError::io(path, err),
+        })?;
         // Create the meta table up front, so every read transaction finds it.
         let txn = db.begin_write().map_err(io(path))?;
         txn.open_table(META).map_err(io(path))?;
         txn.commit().map_err(io(path))?;
         let db = Arc::new(db);
+        let cache = (cache_size > 0).then(|| Arc::new(Cache::new(cache_size)));
         Ok(Self {
             path: path.to_owned(),
-            writer: Writer::start(Arc::clone(&db), path.to_owned())?,
+            writer: Writer::start(Arc::clone(&db), path.to_owned(), cache.clone())?,
             db: RwLock::new(Some(db)),
+            cache,
         })
     }
 
@@ -162,14 +180,28 @@ impl RedbBackend {
 #[async_trait]
 impl Backend for RedbBackend {
     async fn get(&self, namespace: &str, key: &[u8]) -> Result<Option<Entry>> {
-        let (namespace, key) = (namespace.to_owned(), key.to_vec());
-        self.read(move |txn| {
-            let Some(table) = open_data(txn, &namespace)? else {
-                return Ok(None);
-            };
-            Ok(table.get(key.as_slice())?.map(|guard| entry(guard.value())))
-        })
-        .await
+        let mark = match &self.cache {
+            Some(cache) => match cache.get(namespace, key) {
+                Some(known) => return Ok(known),
+                None => Some(cache.mark()),
+            },
+            None => None,
+        };
+        let (owned_namespace, owned_key) = (namespace.to_owned(), key.to_vec());
+        let found = self
+            .read(move |txn| {
+                let Some(table) = open_data(txn, &owned_namespace)? else {
+                    return Ok(None);
+                };
+                Ok(table
+                    .get(owned_key.as_slice())?
+                    .map(|guard| entry(guard.value())))
+            })
+            .await?;
+        if let (Some(cache), Some(mark)) = (&self.cache, mark) {
+            cache.fill(mark, namespace, key, found.clone());
+        }
+        Ok(found)
     }
 
     async fn keys(
@@ -288,6 +320,9 @@ impl Backend for RedbBackend {
 
     async fn close(&self) -> Result<()> {
         self.writer.close().await;
+        if let Some(cache) = &self.cache {
+            cache.clear();
+        }
         let db = self
             .db
             .write()

@@ -99,6 +99,16 @@ async fn other_contract_version_is_named() {
 }
 
 #[tokio::test]
+async fn a_future_manifest_is_named_by_its_contract_version() {
+    // Its new field would be "unknown" to this contract; its version is what to report.
+    let err = load_bytes("future.wasm", wat("future_manifest")).await;
+    assert!(
+        matches!(err, Error::ContractVersion { ref found, .. } if found == "1.1.0"),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
 async fn missing_export_is_named() {
     let err = load_bytes("partial.wasm", wat("missing_export")).await;
     assert!(matches!(err, Error::MissingExport { .. }), "{err:?}");

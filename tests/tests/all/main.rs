@@ -2,12 +2,18 @@
 //! one module per area. Real guest components built from source, driven through the real host.
 
 mod capabilities;
+mod components_remember;
+mod deadlines;
+mod file_escapes;
+mod host_limits;
+mod https;
 mod identity;
 mod lifecycle;
 mod load_errors;
 mod messaging;
 mod network;
 mod notes_example;
+mod operator_input;
 mod processes;
 mod registry;
 mod sandbox;

@@ -329,11 +329,15 @@ async fn escalation_stops_and_tells_the_embedder() {
 
 #[tokio::test]
 async fn impossible_limits_are_refused_at_configuration() {
-    let cases: [(Limits, &str); 4] = [
+    let cases: [(Limits, &str); 5] = [
         (Limits::new().memory(1024), "below one wasm page"),
         (
             Limits::new().call_timeout(Duration::ZERO),
             "call_timeout is zero",
+        ),
+        (
+            Limits::new().call_timeout(Duration::MAX),
+            "call_timeout 18446744073709551615.999999999s is over the accepted 86400s (one day)",
         ),
         (Limits::new().max_payload(0), "max_payload is 0"),
         (Limits::new().fuel(10), "needs fuel metering"),
@@ -427,7 +431,7 @@ supervision = {{ policy = "stop" }}
         guest(HOSTILE).display()
     );
     let app = AppManifest::from_toml(&toml, std::path::Path::new("/")).unwrap();
-    let host = app.host_builder().build().unwrap();
+    let host = app.host_builder().unwrap().build().unwrap();
     let running = app.start(&host).await.unwrap();
     let [(_, bomb), (_, burner)] = &running[..] else {
         panic!()

@@ -13,7 +13,11 @@ async fn the_shop_talks_as_its_operator_file_allows() {
     let mut running = Vec::new();
     for (name, component) in app.components() {
         let source = guest(&format!("examples/shop/{name}"));
-        running.push(host.load_with(source, component.options.clone()).await.unwrap());
+        running.push(
+            host.load_with(source, component.options.clone())
+                .await
+                .unwrap(),
+        );
     }
     let [checkout, ledger, _pricing] = &running[..] else {
         panic!("three components")
@@ -27,7 +31,10 @@ async fn the_shop_talks_as_its_operator_file_allows() {
         .request_json(&json!({ "item": "apple", "qty": 3 }))
         .await
         .unwrap();
-    assert_eq!(order, json!({ "item": "apple", "qty": 3, "total_cents": 120 }));
+    assert_eq!(
+        order,
+        json!({ "item": "apple", "qty": 3, "total_cents": 120 })
+    );
     let entries: Value = ledger.request_json(&json!({ "op": "list" })).await.unwrap();
     assert_eq!(
         entries,

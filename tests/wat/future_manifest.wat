@@ -1,0 +1,7 @@
+;; A manifest from a future contract: another contract_version and a field this one does not know.
+(component
+  (core module $m (@custom "airssys:manifest" "{\"name\":\"future\",\"version\":\"0.1.0\",\"capabilities\":{},\"sdk_version\":\"0.9.0\",\"contract_version\":\"1.1.0\",\"signature\":\"ed25519:...\"}") (func (export "f")))
+  (core instance $i (instantiate $m))
+  (func $f (canon lift (core func $i "f")))
+  (instance $life (export "init" (func $f)) (export "handle-message" (func $f)) (export "handle-request" (func $f)) (export "health" (func $f)) (export "shutdown" (func $f)) )
+  (export "airssys:core/lifecycle@1.0.0" (instance $life)))

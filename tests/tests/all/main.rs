@@ -3,17 +3,19 @@
 
 mod capabilities;
 mod components_remember;
-mod file_escapes;
-mod https;
 mod deadlines;
+mod file_escapes;
 mod host_limits;
+mod https;
 mod identity;
 mod lifecycle;
 mod load_errors;
+mod messaging;
 mod network;
 mod notes_example;
 mod operator_input;
 mod processes;
 mod registry;
 mod sandbox;
+mod shop_example;
 mod storage;

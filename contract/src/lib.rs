@@ -28,6 +28,7 @@ mod payload;
 mod policy;
 pub mod storage;
 mod text;
+mod topic;
 
 pub use address::{is_global, non_global_block, parse_address};
 pub use capability::{Capabilities, CapabilityKind, PatternError};
@@ -39,3 +40,4 @@ pub use name::{MAX_NAME_LEN, NameError, validate_name};
 pub use payload::{CONTENT_TYPE_BYTES, CONTENT_TYPE_JSON, CONTENT_TYPE_TEXT, Payload};
 pub use policy::{Denial, EffectiveCapabilities, Mode, NotGranted};
 pub use text::{escape_controls, normalize_path};
+pub use topic::{MAX_TOPIC_LEN, TopicError, validate_topic};

@@ -41,6 +41,7 @@
 
 mod app;
 mod bindings;
+mod broker;
 mod error;
 mod events;
 mod host;
@@ -48,6 +49,7 @@ mod identity;
 mod inspect;
 mod interfaces;
 mod limits;
+mod mail;
 mod policy;
 mod registry;
 mod runtime;
@@ -59,20 +61,22 @@ mod totals;
 
 pub use airssys_contract::{
     CONTENT_TYPE_BYTES, CONTENT_TYPE_JSON, CONTENT_TYPE_TEXT, CONTRACT_VERSION, Capabilities,
-    CapabilityKind, ErrorKind, Health, Manifest, PatternError, Payload,
+    CapabilityKind, ErrorKind, Health, MAX_TOPIC_LEN, Manifest, PatternError, Payload,
 };
 pub use app::{AppComponent, AppManifest, StorageConfig};
+pub use broker::Published;
 pub use error::{Error, GuestError, GuestPanic, HostLimit, Result, Trap, TrapKind};
 pub use events::{Event, EventKind};
 pub use host::{
     Allocator, ComponentHandle, DEFAULT_EPOCH_TICK, DEFAULT_MAILBOX_CAPACITY,
     DEFAULT_MAX_CACHE_SIZE, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_MEMORY, DEFAULT_MAX_WASM_STACK,
-    Host, HostBuilder, LoadOptions, Prepared, load,
+    DEFAULT_SEND_TIMEOUT, Host, HostBuilder, LoadOptions, Prepared, Subscription, load,
 };
 pub use identity::Identity;
 pub use inspect::{Inspection, inspect, inspect_file};
 pub use interfaces::HttpSettings;
 pub use limits::{Limits, MAX_CALL_TIMEOUT, MAX_PAYLOAD, MemoryUsage};
+pub use mail::Message;
 pub use policy::{AuditEvent, EffectiveCapabilities, Mode, Outcome};
 pub use registry::ComponentInfo;
 pub use runtime::Stats;

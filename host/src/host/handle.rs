@@ -7,9 +7,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
 
+use crate::mail::{Call, Message, next_correlation};
 use crate::policy::EffectiveCapabilities;
 use crate::registry::{ComponentInfo, Entry};
-use crate::runtime::{Call, Stats};
+use crate::runtime::Stats;
 use crate::{Error, Identity, MemoryUsage, Result, State};
 
 /// A running component: its instance keeps its state between calls.
@@ -99,9 +100,13 @@ impl ComponentHandle {
     /// restart under [`Pending::Fail`](crate::Pending::Fail), and [`Error::Stopped`] when it
     /// is not running.
     pub async fn request(&self, payload: Payload) -> Result<Payload> {
-        self.check_size(&payload)?;
         let (reply, answer) = oneshot::channel();
-        self.deliver(Call::Request(payload, reply)).await?;
+        let call = Call::Request {
+            message: Message::new(None, None, payload),
+            correlation: next_correlation(),
+            reply,
+        };
+        self.entry.deliver(call, None).await?;
         self.answer(answer).await?
     }
 
@@ -123,14 +128,14 @@ impl ComponentHandle {
     /// room if it is full); the component's handling is not awaited, and a failure there is
     /// logged on the `airssys::host` target.
     pub async fn send(&self, payload: Payload) -> Result<()> {
-        self.check_size(&payload)?;
-        self.deliver(Call::Message(payload)).await
+        let message = Message::new(None, None, payload);
+        self.entry.deliver(Call::Message(message), None).await
     }
 
     /// Asks the component for its health.
     pub async fn health(&self) -> Result<Health> {
         let (reply, answer) = oneshot::channel();
-        self.deliver(Call::Health(reply)).await?;
+        self.entry.deliver(Call::Health(reply), None).await?;
         self.answer(answer).await?
     }
 
@@ -150,39 +155,8 @@ impl ComponentHandle {
         !self.state().is_final()
     }
 
-    fn check_size(&self, payload: &Payload) -> Result<()> {
-        let size = payload.body().len();
-        let limit = self.entry.current().max_payload;
-        if size > limit {
-            return Err(Error::PayloadTooLarge {
-                component: self.identity().to_string(),
-                direction: "request",
-                size,
-                limit,
-            });
-        }
-        Ok(())
-    }
-
-    async fn deliver(&self, call: Call) -> Result<()> {
-        let slot = self.entry.pick();
-        slot.mailbox.send(call).await.map_err(|_| self.stopped())
-    }
-
     async fn answer<T>(&self, answer: oneshot::Receiver<T>) -> Result<T> {
-        answer.await.map_err(|_| self.stopped())
-    }
-
-    fn stopped(&self) -> Error {
-        Error::Stopped {
-            component: self.identity().to_string(),
-            reason: self
-                .entry
-                .pick()
-                .shared
-                .stop_reason()
-                .unwrap_or_else(|| "its task ended".to_owned()),
-        }
+        answer.await.map_err(|_| self.entry.stopped())
     }
 }
 

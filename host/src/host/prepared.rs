@@ -2,12 +2,13 @@
 
 use std::sync::Arc;
 
-use airssys_contract::{Capabilities, Manifest, validate_name};
+use airssys_contract::{Capabilities, CapabilityKind, Manifest, validate_name};
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
 use super::{ComponentHandle, Host, LoadOptions};
 use crate::bindings;
+use crate::broker::{Sink, SubscriptionGuard};
 use crate::inspect::{Inspection, inspect_named};
 use crate::interfaces::{ComponentStorage, StoreData};
 use crate::policy::{EffectiveCapabilities, Gate, Mode};
@@ -106,7 +107,8 @@ impl Prepared {
     ///
     /// An address whose component has not stopped is [`Error::AddressTaken`]; a stopped one is
     /// replaced. If `init` fails or traps, the component is listed as
-    /// [`State::Failed`](crate::State::Failed) and the error returned.
+    /// [`State::Failed`](crate::State::Failed) and the error returned. Once it runs, its
+    /// effective `subscribe` patterns are its subscriptions, until it stops for good.
     pub async fn start(&self, options: LoadOptions) -> Result<ComponentHandle> {
         let host = &self.host.inner;
         let settings = &host.settings;
@@ -137,6 +139,11 @@ impl Prepared {
         let gate = Gate::new(identity, capabilities.clone(), host.audit.clone());
         let shared = Arc::new(Shared::new(Arc::new(gate), host.events.clone()));
         let (mailbox, inbox) = Mailbox::new(settings.mailbox_capacity);
+        let effective = capabilities.effective();
+        let sink = Sink::Mailbox {
+            mailbox: mailbox.clone(),
+            max_payload: limits.max_payload,
+        };
         let entry = Arc::new(Entry::single(Version {
             manifest: manifest.clone(),
             capabilities,
@@ -154,14 +161,31 @@ impl Prepared {
             limits,
             fuel_metering: settings.fuel_metering,
             http: host.http.clone(),
+            broker: Arc::downgrade(&host.broker),
             storage: Arc::new(ComponentStorage::new(settings.storage.clone())),
             epoch_tick: settings.epoch_tick,
             totals: host.totals.clone(),
         });
         match Instance::start(&blueprint, &shared).await {
             Ok(instance) => {
+                let address = &shared.identity().address;
+                let subscriptions = effective
+                    .get(CapabilityKind::Subscribe)
+                    .iter()
+                    .map(|pattern| {
+                        let id = host.broker.subscribe(pattern, Some(address), sink.clone());
+                        SubscriptionGuard::new(Arc::downgrade(&host.broker), id)
+                    })
+                    .collect();
                 shared.enter(State::Running, EventKind::Started);
-                let actor = Actor::new(blueprint, shared, supervision, instance, permit);
+                let actor = Actor::new(
+                    blueprint,
+                    shared,
+                    supervision,
+                    instance,
+                    permit,
+                    subscriptions,
+                );
                 // Parked until its first call: an idle instance has no task.
                 inbox.serve(actor);
                 Ok(ComponentHandle::new(entry))

@@ -7,9 +7,11 @@ use std::time::Duration;
 use airssys_contract::Manifest;
 
 use super::route::Route;
+use crate::broker::Deadline;
+use crate::mail::Call;
 use crate::policy::EffectiveCapabilities;
 use crate::runtime::{Mailbox, Shared, Stats};
-use crate::{Identity, MemoryUsage, State};
+use crate::{Error, Identity, MemoryUsage, Result, State};
 
 /// One address: everything the registry and handles know about what runs there.
 pub(crate) struct Entry {
@@ -49,6 +51,8 @@ pub struct ComponentInfo {
     pub memory: MemoryUsage,
     /// How many instances serve it.
     pub instances: usize,
+    /// Calls waiting in its mailboxes; never more than the mailbox capacity per instance.
+    pub queued: usize,
 }
 
 impl Entry {
@@ -66,6 +70,52 @@ impl Entry {
         let (version, instance) = self.route.pick(counts).unwrap_or((0, 0));
         // Entries are built with at least one instance, so (0, 0) always exists.
         &self.versions[version].instances[instance]
+    }
+
+    /// Queues `call` in the routed instance's mailbox, waiting for room until `deadline`
+    /// (`None`: as long as it takes; the caller may stop waiting, which withdraws the call).
+    /// A body over the version's `max_payload` is refused before anything is queued.
+    pub(crate) async fn deliver(&self, call: Call, deadline: Option<&mut Deadline>) -> Result<()> {
+        if let Some((size, direction)) = call.body() {
+            let limit = self.current().max_payload;
+            if size > limit {
+                return Err(Error::PayloadTooLarge {
+                    component: self.identity().to_string(),
+                    direction,
+                    size,
+                    limit,
+                });
+            }
+        }
+        let mailbox = &self.pick().mailbox;
+        let Some(deadline) = deadline else {
+            return mailbox.send(call).await.map_err(|_| self.stopped());
+        };
+        match deadline.bound(mailbox.send(call)).await {
+            Some(sent) => sent.map_err(|_| self.stopped()),
+            None => Err(Error::MailboxFull {
+                component: self.identity().to_string(),
+                capacity: mailbox.capacity(),
+                waited: deadline.allowed(),
+            }),
+        }
+    }
+
+    /// Why a call could not reach it: it stopped, and the reason it gave.
+    pub(crate) fn stopped(&self) -> Error {
+        Error::Stopped {
+            component: self.identity().to_string(),
+            reason: self
+                .pick()
+                .shared
+                .stop_reason()
+                .unwrap_or_else(|| "its task ended".to_owned()),
+        }
+    }
+
+    /// Calls waiting in its instances' mailboxes.
+    pub(crate) fn queued(&self) -> usize {
+        self.slots().map(|s| s.mailbox.queued()).sum()
     }
 
     /// The version deliveries currently go to.
@@ -114,6 +164,7 @@ impl Entry {
             stats: self.stats(),
             memory: self.memory(),
             instances: self.slots().count(),
+            queued: self.queued(),
         }
     }
 }

@@ -150,7 +150,32 @@ impl EffectiveCapabilities {
         if self.allows(kind, resource) {
             return Ok(());
         }
-        Err(Denial::not_allowed(kind, resource, asked, component))
+        let mut denial = Denial::not_allowed(kind, resource, asked, component);
+        // A variable name the grammar refuses (`LD_PRELOAD`) can never be granted: say why.
+        if let (CapabilityKind::Env, Err(never)) = (kind, kind.validate(resource)) {
+            denial.message = format!("{}; {}", denial.message, never.reason());
+        }
+        Err(denial)
+    }
+
+    /// [`allows_process`](Self::allows_process), or the [`Denial`] the guest is told, naming
+    /// the command line.
+    pub fn check_process(
+        &self,
+        program: &str,
+        args: &[&str],
+        component: impl fmt::Display,
+    ) -> Result<(), Denial> {
+        if self.allows_process(program, args) {
+            return Ok(());
+        }
+        let line = command_line(program, args);
+        Err(Denial::not_allowed(
+            CapabilityKind::Process,
+            &line,
+            None,
+            component,
+        ))
     }
 
     /// True when every path of the tree at `dir` (an absolute, normalized path: `dir` itself
@@ -239,6 +264,14 @@ impl EffectiveCapabilities {
     pub fn mode(&self) -> Mode {
         self.mode
     }
+}
+
+/// `program` and its arguments, space-separated: how a command is audited and refused.
+pub fn command_line(program: &str, args: &[&str]) -> String {
+    std::iter::once(program)
+        .chain(args.iter().copied())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The literal directory of a pattern with a wildcard: its segments before the first one
@@ -334,6 +367,37 @@ mod tests {
             EffectiveCapabilities::decide(&declared, &granted, Mode::Permissive).unwrap();
         assert!(!permissive.allows(FsRead, "/data/x"));
         assert!(permissive.allows(Net, "a.example.com:443"));
+    }
+
+    #[test]
+    fn loader_variables_say_why_they_can_never_be_granted() {
+        let c = caps(
+            &[(CapabilityKind::Env, "TZ")],
+            &[(CapabilityKind::Env, "TZ")],
+        );
+        assert!(c.check(CapabilityKind::Env, "TZ", None, "x@1.0.0").is_ok());
+        let plain = c
+            .check(CapabilityKind::Env, "HOME", None, "x@1.0.0")
+            .unwrap_err();
+        assert!(
+            plain.message.ends_with("granted by the operator"),
+            "{plain}"
+        );
+        let never = c.check(CapabilityKind::Env, "LD_PRELOAD", None, "x@1.0.0");
+        assert!(
+            never
+                .unwrap_err()
+                .message
+                .contains("; `LD_PRELOAD` would make the dynamic loader")
+        );
+        let git = c
+            .check_process("git", &["log", "-n", "5"], "x@1.0.0")
+            .unwrap_err();
+        assert!(
+            git.message
+                .starts_with("process `git log -n 5` is not allowed"),
+            "{git}"
+        );
     }
 
     #[test]

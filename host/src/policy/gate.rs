@@ -70,13 +70,10 @@ impl Gate {
         args: &[&str],
         line: &str,
     ) -> Result<(), Denied> {
-        let kind = CapabilityKind::Process;
-        let checked = if self.capabilities.allows_process(program, args) {
-            Ok(())
-        } else {
-            Err(Denial::not_allowed(kind, line, None, &self.identity))
-        };
-        self.decide(kind, line, None, checked)
+        let checked = self
+            .capabilities
+            .check_process(program, args, &self.identity);
+        self.decide(CapabilityKind::Process, line, None, checked)
     }
 
     /// Records a refusal decided by an interface after the check (a file with other hard

@@ -239,7 +239,11 @@ impl Call {
     /// directory swapped in for a file in between holds only what was created or moved there
     /// since, each step checked itself.
     fn may_move(&self, from: &Walk<'_>, to: &str, is_dir: bool) -> FsResult<()> {
-        match self.gate.capabilities().rename_refusal(from.path(), to, is_dir) {
+        match self
+            .gate
+            .capabilities()
+            .rename_refusal(from.path(), to, is_dir)
+        {
             Some(why) => Err(from.deny(why)),
             None => Ok(()),
         }

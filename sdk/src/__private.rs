@@ -168,21 +168,30 @@ fn to_wit_error(err: crate::Error) -> wit::Error {
 }
 
 /// Sends panic messages to the host before the panic aborts into a trap, so the host can
-/// report why the instance died instead of a bare `unreachable`.
+/// report why the instance died instead of a bare `unreachable`. Natively, a panic in a call
+/// the test host (`airssys::testing`) runs is reported to it; any other goes to the hook that
+/// was there before.
 fn install_panic_hook() {
     static HOOK: Once = Once::new();
     HOOK.call_once(|| {
-        std::panic::set_hook(Box::new(|info| {
-            let payload = info.payload();
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "panic with a non-string payload".to_owned());
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let message = panic_message(info.payload());
             let location = info
                 .location()
                 .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
-            crate::host::report_panic(&message, location.as_deref());
+            if !crate::host::report_panic(&message, location.as_deref()) {
+                previous(info);
+            }
         }));
     });
+}
+
+/// A panic's message from its payload.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic with a non-string payload".to_owned())
 }

@@ -76,8 +76,8 @@ pub struct Running<T: Registered> {
     scope: Scope,
     trapped: bool,
     restarts: u32,
-    /// Also makes it neither `Send` nor `Sync`: the state lives in this thread.
-    component: PhantomData<*const T>,
+    /// The scope's `Rc`s keep it on this thread, where the state lives.
+    component: PhantomData<fn() -> T>,
 }
 
 impl<T: Registered> Running<T> {

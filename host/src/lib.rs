@@ -41,6 +41,7 @@
 
 mod app;
 mod bindings;
+mod clock;
 mod broker;
 mod error;
 mod events;
@@ -57,6 +58,7 @@ mod source;
 mod state;
 pub mod storage;
 mod supervision;
+pub mod testing;
 mod totals;
 
 pub use airssys_contract::{

@@ -165,6 +165,7 @@ impl Prepared {
             storage: Arc::new(ComponentStorage::new(settings.storage.clone())),
             epoch_tick: settings.epoch_tick,
             totals: host.totals.clone(),
+            clock: settings.clock.clone(),
         });
         match Instance::start(&blueprint, &shared).await {
             Ok(instance) => {
@@ -188,7 +189,7 @@ impl Prepared {
                 );
                 // Parked until its first call: an idle instance has no task.
                 inbox.serve(actor);
-                Ok(ComponentHandle::new(entry))
+                Ok(ComponentHandle::new(entry, settings.clock.clone()))
             }
             Err(err) => {
                 shared.enter(

@@ -33,6 +33,7 @@ pub(crate) use self::messaging::{MessagingCtx, Sent};
 pub(crate) use self::storage::ComponentStorage;
 use self::storage::StorageCtx;
 use crate::bindings::wit;
+use crate::clock::Clock;
 use crate::limits::Limiter;
 use crate::policy::{Denied, Gate};
 use crate::{Identity, Limits};
@@ -66,12 +67,13 @@ impl StoreData {
         http: Arc<HttpClient>,
         messaging: MessagingCtx,
         storage: Arc<ComponentStorage>,
+        clock: &Clock,
     ) -> Self {
         let log = Arc::new(LogBudget::default());
         Self {
-            wasi: wasi::context(&gate, &log),
+            wasi: wasi::context(&gate, &log, clock, http.loopback_only()),
             storage: StorageCtx::new(storage),
-            core: CoreCtx::new(gate.identity().clone(), config, log),
+            core: CoreCtx::new(gate.identity().clone(), config, log, clock.clone()),
             http,
             messaging,
             gate,

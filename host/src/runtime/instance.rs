@@ -9,6 +9,7 @@ use super::Shared;
 use super::sandbox;
 use crate::bindings::{self, exports::airssys::core::lifecycle};
 use crate::broker::Broker;
+use crate::clock::Clock;
 use crate::interfaces::{ComponentStorage, HttpClient, MessagingCtx, StoreData};
 use crate::limits::Limiter;
 use crate::totals::Totals;
@@ -35,6 +36,8 @@ pub(crate) struct Blueprint {
     /// The engine's epoch tick: how far past its deadline a call may wait before it is
     /// cancelled.
     pub(crate) epoch_tick: Duration,
+    /// The time the instance sees.
+    pub(crate) clock: Clock,
 }
 
 /// A live instance: the store that holds its state, and its lifecycle exports.
@@ -59,6 +62,7 @@ impl Instance {
             blueprint.broker.clone(),
             &shared.identity().address,
             shared.sent.clone(),
+            blueprint.clock.clone(),
         );
         let data = StoreData::new(
             shared.gate.clone(),
@@ -68,6 +72,7 @@ impl Instance {
             blueprint.http.clone(),
             messaging,
             blueprint.storage.clone(),
+            &blueprint.clock,
         );
         let mut store = Store::new(blueprint.pre.engine(), data);
         sandbox::configure(&mut store);

@@ -41,8 +41,9 @@
 
 mod app;
 mod bindings;
-mod clock;
 mod broker;
+pub mod build;
+mod clock;
 mod error;
 mod events;
 mod host;

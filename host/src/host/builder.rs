@@ -11,9 +11,9 @@ use wasmtime::{Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationCo
 
 use crate::clock::Clock;
 use crate::interfaces::{HttpClient, StoreData};
-use crate::testing::TestClock;
 use crate::policy::AuditLog;
 use crate::storage::Storage;
+use crate::testing::TestClock;
 use crate::{
     DEFAULT_MAX_COMPONENT_SIZE, Error, HttpSettings, Limits, MAX_CALL_TIMEOUT, Mode, Result,
     Supervision, interfaces,

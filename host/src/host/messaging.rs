@@ -84,7 +84,12 @@ impl Host {
             reason: err.reason().to_owned(),
         })?;
         let mut deadline = Deadline::after(self.inner.settings.send_timeout, None);
-        let message = Message::new(None, Some(topic.into()), payload, self.inner.settings.clock.now());
+        let message = Message::new(
+            None,
+            Some(topic.into()),
+            payload,
+            self.inner.settings.clock.now(),
+        );
         self.inner.broker.publish(message, &mut deadline).await
     }
 

@@ -10,7 +10,7 @@ use super::{ComponentHandle, Host, LoadOptions};
 use crate::bindings;
 use crate::broker::{Sink, SubscriptionGuard};
 use crate::inspect::{Inspection, inspect_named};
-use crate::interfaces::{ComponentStorage, StoreData};
+use crate::interfaces::{ComponentStorage, HostServices, StoreData};
 use crate::policy::{EffectiveCapabilities, Gate, Mode};
 use crate::registry::{Entry, Slot, Version};
 use crate::runtime::{Actor, Blueprint, Instance, Mailbox, Shared};
@@ -160,12 +160,14 @@ impl Prepared {
             config: Arc::new(options.config),
             limits,
             fuel_metering: settings.fuel_metering,
-            http: host.http.clone(),
+            services: HostServices {
+                http: host.http.clone(),
+                clock: settings.clock.clone(),
+            },
             broker: Arc::downgrade(&host.broker),
             storage: Arc::new(ComponentStorage::new(settings.storage.clone())),
             epoch_tick: settings.epoch_tick,
             totals: host.totals.clone(),
-            clock: settings.clock.clone(),
         });
         match Instance::start(&blueprint, &shared).await {
             Ok(instance) => {

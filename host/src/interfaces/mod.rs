@@ -58,22 +58,29 @@ pub(crate) struct StoreData {
     pub(crate) limiter: Limiter,
 }
 
+/// What the host gives every instance alike: its HTTP client and its clock.
+#[derive(Clone)]
+pub(crate) struct HostServices {
+    pub(crate) http: Arc<HttpClient>,
+    pub(crate) clock: Clock,
+}
+
 impl StoreData {
     pub(crate) fn new(
         gate: Arc<Gate>,
         config: Arc<Vec<(String, String)>>,
         limits: Limits,
         limiter: Limiter,
-        http: Arc<HttpClient>,
+        services: &HostServices,
         messaging: MessagingCtx,
         storage: Arc<ComponentStorage>,
-        clock: &Clock,
     ) -> Self {
         let log = Arc::new(LogBudget::default());
+        let HostServices { http, clock } = services.clone();
         Self {
-            wasi: wasi::context(&gate, &log, clock, http.loopback_only()),
+            wasi: wasi::context(&gate, &log, &clock, http.loopback_only()),
             storage: StorageCtx::new(storage),
-            core: CoreCtx::new(gate.identity().clone(), config, log, clock.clone()),
+            core: CoreCtx::new(gate.identity().clone(), config, log, clock),
             http,
             messaging,
             gate,

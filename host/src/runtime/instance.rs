@@ -9,8 +9,7 @@ use super::Shared;
 use super::sandbox;
 use crate::bindings::{self, exports::airssys::core::lifecycle};
 use crate::broker::Broker;
-use crate::clock::Clock;
-use crate::interfaces::{ComponentStorage, HttpClient, MessagingCtx, StoreData};
+use crate::interfaces::{ComponentStorage, HostServices, MessagingCtx, StoreData};
 use crate::limits::Limiter;
 use crate::totals::Totals;
 use crate::{Error, HostLimit, Limits, Result};
@@ -25,8 +24,8 @@ pub(crate) struct Blueprint {
     pub(crate) limits: Limits,
     /// Whether the engine meters fuel (then every call gets a budget).
     pub(crate) fuel_metering: bool,
-    /// The host's HTTP client.
-    pub(crate) http: Arc<HttpClient>,
+    /// The host's HTTP client and clock.
+    pub(crate) services: HostServices,
     /// What the instance's messages go through.
     pub(crate) broker: Weak<dyn Broker>,
     /// The host's store and the namespaces this component opened, kept across restarts.
@@ -36,8 +35,6 @@ pub(crate) struct Blueprint {
     /// The engine's epoch tick: how far past its deadline a call may wait before it is
     /// cancelled.
     pub(crate) epoch_tick: Duration,
-    /// The time the instance sees.
-    pub(crate) clock: Clock,
 }
 
 /// A live instance: the store that holds its state, and its lifecycle exports.
@@ -62,17 +59,16 @@ impl Instance {
             blueprint.broker.clone(),
             &shared.identity().address,
             shared.sent.clone(),
-            blueprint.clock.clone(),
+            blueprint.services.clock.clone(),
         );
         let data = StoreData::new(
             shared.gate.clone(),
             blueprint.config.clone(),
             blueprint.limits.clone(),
             limiter,
-            blueprint.http.clone(),
+            &blueprint.services,
             messaging,
             blueprint.storage.clone(),
-            &blueprint.clock,
         );
         let mut store = Store::new(blueprint.pre.engine(), data);
         sandbox::configure(&mut store);

@@ -240,7 +240,8 @@ fn cargo_program() -> OsString {
     std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
 }
 
-/// A `cargo` command cleared of the environment an enclosing cargo leaves behind.
+/// A `cargo` command (the cargo running us, if any) cleared of the environment an enclosing
+/// cargo leaves behind: how [`build_crate`] runs cargo, for tests and tools that run it too.
 ///
 /// When `airssys build` runs under cargo (a test, a build script, `cargo run`), it inherits
 /// variables cargo set for *that* build. Most are harmless because the nested cargo sets them
@@ -259,7 +260,7 @@ fn cargo_program() -> OsString {
 /// sets them for children, so they are the user's choice), `RUSTUP_TOOLCHAIN` (keeps the
 /// nested build on the toolchain whose wasm target [`ensure_wasm_target`] checked) and the
 /// jobserver in `CARGO_MAKEFLAGS` (shares the outer build's CPU budget).
-fn cargo_command() -> Command {
+pub fn cargo_command() -> Command {
     let mut cmd = Command::new(cargo_program());
     for (key, _) in std::env::vars_os() {
         let Some(key) = key.to_str() else { continue };

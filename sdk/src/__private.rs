@@ -64,6 +64,35 @@ impl<T: Default> DefaultInit for T {
 /// Routes the lifecycle exports to a [`Component`] type.
 pub struct Export<T>(PhantomData<T>);
 
+/// The lifecycle functions of a component type, as the wasm build exports them. A native
+/// build keeps one in a `#[used]` static instead, so the component's code is used (for the
+/// dead-code lint) as it is when exported; `airssys::testing` calls the same functions.
+pub struct Lifecycle {
+    /// `init`.
+    pub init: fn(wit::Config) -> Result<(), wit::Error>,
+    /// `handle-message`.
+    pub handle_message: fn(wit::Message) -> Result<(), wit::Error>,
+    /// `handle-request`.
+    pub handle_request: fn(wit::Request) -> Result<wit::Payload, wit::Error>,
+    /// `health`.
+    pub health: fn() -> wit::HealthStatus,
+    /// `shutdown`.
+    pub shutdown: fn(),
+}
+
+impl Lifecycle {
+    /// The lifecycle of `T`.
+    pub const fn of<T: Registered>() -> Self {
+        Self {
+            init: Export::<T>::init,
+            handle_message: Export::<T>::handle_message,
+            handle_request: Export::<T>::handle_request,
+            health: Export::<T>::health,
+            shutdown: Export::<T>::shutdown,
+        }
+    }
+}
+
 impl<T: Registered> Guest for Export<T> {
     fn init(config: wit::Config) -> Result<(), wit::Error> {
         install_panic_hook();

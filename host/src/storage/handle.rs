@@ -155,7 +155,7 @@ impl Namespace {
         self.backend.delete(&self.name, self.quota, key).await
     }
 
-    /// Up to `limit` keys starting with `prefix` (at least one, at most [`MAX_PAGE_SIZE`]), in
+    /// Up to `limit` keys starting with `prefix` (at least one, at most [`MAX_PAGE_SIZE`](super::MAX_PAGE_SIZE)), in
     /// ascending byte order, resuming after `cursor` when given one from the previous page.
     pub async fn list(
         &self,

@@ -512,6 +512,8 @@ fn messages_reach_scripted_components_and_are_recorded() {
     assert!(c.publish("stock.apples", Payload::text("3")).unwrap());
     assert!(!c.publish("orders.placed", Payload::text("3")).unwrap());
     assert_eq!(host.logs().last().unwrap().message, "stock.apples 3");
+    let err = c.publish("stock.*", Payload::text("3")).unwrap_err();
+    assert!(matches!(err, CallError::InvalidTopic(_)), "{err}");
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use airssys_contract::{CapabilityKind, PatternError};
+use airssys_contract::{CapabilityKind, PatternError, TopicError};
 
 use crate::Error;
 
@@ -59,6 +59,10 @@ pub enum CallError {
         /// The panic's message and location.
         panic: Panic,
     },
+    /// [`Running::publish`](super::Running::publish) was given a topic that cannot be
+    /// published on (a wildcard, an empty token, ...).
+    #[error(transparent)]
+    InvalidTopic(TopicError),
     /// A JSON request could not be encoded, or its reply not decoded into the type asked for.
     #[error("JSON exchange with {component} failed: {error}")]
     Json {

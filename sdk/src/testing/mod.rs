@@ -44,9 +44,10 @@
 //! What differs from the host, by design: calls run one at a time on the test's thread, with no
 //! deadlines, fuel or memory limits; a trap restarts the component at the next call at once;
 //! names in URLs are not resolved; files are the test's own (no symlink or hard-link checks);
-//! messages go to the components the test scripted, not to real ones. Standard library I/O
-//! (`std::fs`, `std::net`, `println!`) is not served: use the `airssys` APIs. Test a built
-//! component against the real host with `airssys_host::testing`.
+//! messages go to the components the test scripted, not to real ones. The standard library is
+//! not served (`std::fs`, `std::net`, `std::time::SystemTime::now`, `println!`): use the
+//! `airssys` APIs (`airssys::now` follows the test's clock). Test a built component against
+//! the real host with `airssys_host::testing`.
 
 mod error;
 pub(crate) mod files;

@@ -140,10 +140,7 @@ impl<T: Registered> Running<T> {
     /// set) when the component subscribes to it, that is, declared and was granted a
     /// `subscribe` pattern matching it. Returns whether it was delivered.
     pub fn publish(&mut self, topic: &str, payload: Payload) -> Result<bool, CallError> {
-        validate_topic(topic).map_err(|err| CallError::Guest {
-            component: self.label(),
-            error: Error::invalid_input(err.to_string()),
-        })?;
+        validate_topic(topic).map_err(CallError::InvalidTopic)?;
         let subscribed = self
             .scope
             .guest

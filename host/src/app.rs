@@ -579,14 +579,14 @@ mod tests {
             fuel_metering = true
             mode = "permissive"
             audit_log = "audit.jsonl"
-            [host.http]
-            extra_roots = ["ca.pem"]
-            allow_downgrade = true
-            nameservers = ["127.0.0.53:53"]
             max_instances = 50
             max_memory = "1GiB"
             max_cache_size = "64MiB"
             allocator = "pooling"
+            [host.http]
+            extra_roots = ["ca.pem"]
+            allow_downgrade = true
+            nameservers = ["127.0.0.53:53"]
             [limits]
             memory = "32MiB"
             storage = { max_keys = 10, max_value_size = "1KiB" }

@@ -15,7 +15,7 @@ use crate::Result;
 /// `on_request`), or to a host [`Subscription`](crate::Subscription).
 ///
 /// ```no_run
-/// # async fn run(host: airssys_host::Host) -> airssys_host::Result<()> {
+/// # async fn run(host: airssys_host::Host) -> Result<(), Box<dyn std::error::Error>> {
 /// let mut placed = host.subscribe("orders.>")?;
 /// while let Some(message) = placed.recv().await {
 ///     println!("{:?} on {:?}: {}", message.source(), message.topic(), message.payload().as_text()?);

@@ -45,6 +45,8 @@
 mod app;
 mod bindings;
 mod broker;
+pub mod build;
+mod clock;
 mod error;
 mod events;
 mod host;
@@ -60,6 +62,7 @@ mod source;
 mod state;
 pub mod storage;
 mod supervision;
+pub mod testing;
 mod totals;
 
 pub use airssys_contract::{

@@ -31,12 +31,18 @@ pub struct Message {
 }
 
 impl Message {
-    /// A message sent now by `source` (`None`: the host), on `topic` if published.
-    pub(crate) fn new(source: Option<Arc<str>>, topic: Option<Arc<str>>, payload: Payload) -> Self {
+    /// A message sent at `timestamp` (the host's clock) by `source` (`None`: the host), on
+    /// `topic` if published.
+    pub(crate) fn new(
+        source: Option<Arc<str>>,
+        topic: Option<Arc<str>>,
+        payload: Payload,
+        timestamp: SystemTime,
+    ) -> Self {
         Self {
             source,
             topic,
-            timestamp: SystemTime::now(),
+            timestamp,
             payload,
         }
     }

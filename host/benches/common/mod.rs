@@ -12,7 +12,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use airssys_cli::build::{BuildOptions, build_crate, ensure_wasm_target};
+use airssys_host::build::BuildOptions;
+use airssys_host::testing::build_with;
 use tokio::sync::{mpsc, oneshot};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
@@ -282,14 +283,13 @@ pub(crate) async fn raw_start_with(
 
 /// The component `crate_dir` (relative to the workspace) builds, in release.
 pub(crate) fn guest_wasm(crate_dir: &str) -> Vec<u8> {
-    ensure_wasm_target().unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let options = BuildOptions {
         release: true,
         target_dir: Some(root.join("target/guests")),
         quiet: true,
     };
-    std::fs::read(build_crate(&root.join(crate_dir), &options).unwrap()).unwrap()
+    std::fs::read(build_with(root.join(crate_dir), &options).unwrap()).unwrap()
 }
 
 /// The greeter, `examples/hello`.

@@ -9,9 +9,11 @@ use std::time::Duration;
 use wasmtime::component::Linker;
 use wasmtime::{Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
 
+use crate::clock::Clock;
 use crate::interfaces::{HttpClient, StoreData};
 use crate::policy::AuditLog;
 use crate::storage::Storage;
+use crate::testing::TestClock;
 use crate::{
     DEFAULT_MAX_COMPONENT_SIZE, Error, HttpSettings, Limits, MAX_CALL_TIMEOUT, Mode, Result,
     Supervision, interfaces,
@@ -84,6 +86,7 @@ const WASM_STACKS: RangeInclusive<usize> = 64 << 10..=64 << 20;
 /// | [`max_memory`](Self::max_memory) | 4 GiB of linear memory, all instances together | 64 KiB or more |
 /// | [`max_cache_size`](Self::max_cache_size) | 256 MiB of compiled code | any (0 turns the cache off) |
 /// | [`allocator`](Self::allocator) | [`Allocator::OnDemand`] | |
+/// | [`clock`](Self::clock) | the system's clocks | |
 ///
 /// A value outside its range fails [`build`](Self::build) with [`Error::Config`] naming the
 /// setting and the range.
@@ -113,6 +116,7 @@ pub struct HostBuilder {
     pub(crate) max_memory: u64,
     pub(crate) max_cache_size: usize,
     pub(crate) allocator: Allocator,
+    pub(crate) clock: Clock,
 }
 
 impl Default for HostBuilder {
@@ -134,6 +138,7 @@ impl Default for HostBuilder {
             max_memory: DEFAULT_MAX_MEMORY,
             max_cache_size: DEFAULT_MAX_CACHE_SIZE,
             allocator: Allocator::OnDemand,
+            clock: Clock::default(),
         }
     }
 }
@@ -268,6 +273,13 @@ impl HostBuilder {
     /// [`HostLimit::Pool`](crate::HostLimit::Pool).
     pub fn allocator(mut self, allocator: Allocator) -> Self {
         self.allocator = allocator;
+        self
+    }
+
+    /// The time components see (WASI's wall and monotonic clocks, `airssys::now`, message
+    /// timestamps) follows `clock`, which the test moves, instead of the system's: for tests.
+    pub fn clock(mut self, clock: TestClock) -> Self {
+        self.clock = Clock::from_test(clock);
         self
     }
 

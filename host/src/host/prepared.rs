@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use airssys_contract::{CapabilityKind, Manifest, validate_name};
+use airssys_contract::{Capabilities, CapabilityKind, Manifest, validate_name};
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
@@ -10,8 +10,8 @@ use super::{ComponentHandle, Host, LoadOptions};
 use crate::bindings;
 use crate::broker::{Sink, SubscriptionGuard};
 use crate::inspect::{Inspection, inspect_named};
-use crate::interfaces::{ComponentStorage, StoreData};
-use crate::policy::{EffectiveCapabilities, Gate};
+use crate::interfaces::{ComponentStorage, HostServices, StoreData};
+use crate::policy::{EffectiveCapabilities, Gate, Mode};
 use crate::registry::{Entry, Slot, Version};
 use crate::runtime::{Actor, Blueprint, Instance, Mailbox, Shared};
 use crate::{Error, EventKind, Identity, Result, State};
@@ -131,12 +131,7 @@ impl Prepared {
         let supervision = options
             .supervision
             .unwrap_or_else(|| settings.supervision.clone());
-        let capabilities = Arc::new(EffectiveCapabilities::decide(
-            &identity.to_string(),
-            manifest.capabilities(),
-            &options.grants,
-            settings.mode,
-        )?);
+        let capabilities = Arc::new(decide(&identity, manifest, &options.grants, settings.mode)?);
         let permit = host.totals.admit().map_err(|limit| Error::HostLimit {
             component: identity.to_string(),
             limit,
@@ -165,7 +160,10 @@ impl Prepared {
             config: Arc::new(options.config),
             limits,
             fuel_metering: settings.fuel_metering,
-            http: host.http.clone(),
+            services: HostServices {
+                http: host.http.clone(),
+                clock: settings.clock.clone(),
+            },
             broker: Arc::downgrade(&host.broker),
             storage: Arc::new(ComponentStorage::new(settings.storage.clone())),
             epoch_tick: settings.epoch_tick,
@@ -193,7 +191,7 @@ impl Prepared {
                 );
                 // Parked until its first call: an idle instance has no task.
                 inbox.serve(actor);
-                Ok(ComponentHandle::new(entry))
+                Ok(ComponentHandle::new(entry, settings.clock.clone()))
             }
             Err(err) => {
                 shared.enter(
@@ -206,4 +204,30 @@ impl Prepared {
             }
         }
     }
+}
+
+/// What the component may use under `mode`, warning loudly when development mode grants
+/// whatever it declares.
+fn decide(
+    identity: &Identity,
+    manifest: &Manifest,
+    grants: &Capabilities,
+    mode: Mode,
+) -> Result<EffectiveCapabilities> {
+    let declared = manifest.capabilities();
+    let capabilities =
+        EffectiveCapabilities::decide(declared, grants, mode).map_err(|refused| {
+            Error::NotGranted {
+                component: identity.to_string(),
+                missing: refused.missing,
+            }
+        })?;
+    if mode == Mode::Development && !declared.is_empty() {
+        tracing::warn!(
+            target: "airssys::audit",
+            component = %identity,
+            "DEVELOPMENT MODE: granting every capability {identity} declares; never use this mode in production"
+        );
+    }
+    Ok(capabilities)
 }

@@ -19,3 +19,4 @@ mod registry;
 mod sandbox;
 mod shop_example;
 mod storage;
+mod testing;

@@ -253,7 +253,8 @@ mod tests {
 
 #[test]
 fn a_new_component_is_tested_natively_and_runs_the_same_under_up() {
-    let (_tmp, dir) = new_crate("visits");
+    // Its own crate name: builds share target/guests, where `visits` is examples/visits.
+    let (_tmp, dir) = new_crate("my-visits");
     std::fs::write(dir.join("src/lib.rs"), VISITS).unwrap();
 
     // `cargo test` in the crate: native, no wasm build.

@@ -41,6 +41,7 @@
 
 mod app;
 mod bindings;
+mod deploy;
 mod error;
 mod events;
 mod host;
@@ -51,7 +52,9 @@ mod limits;
 mod policy;
 mod registry;
 mod runtime;
+mod signature;
 mod source;
+mod stage;
 mod state;
 pub mod storage;
 mod supervision;
@@ -62,21 +65,28 @@ pub use airssys_contract::{
     CapabilityKind, ErrorKind, Health, Manifest, PatternError, Payload,
 };
 pub use app::{AppComponent, AppManifest, StorageConfig};
+pub use deploy::{
+    CanaryOptions, DeployOptions, DeployReport, Deployment, FailureRate, Progress, Strategy,
+};
 pub use error::{Error, GuestError, GuestPanic, HostLimit, Result, Trap, TrapKind};
 pub use events::{Event, EventKind};
 pub use host::{
-    Allocator, ComponentHandle, DEFAULT_EPOCH_TICK, DEFAULT_MAILBOX_CAPACITY,
-    DEFAULT_MAX_CACHE_SIZE, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_MEMORY, DEFAULT_MAX_WASM_STACK,
-    Host, HostBuilder, LoadOptions, Prepared, load,
+    Allocator, ComponentHandle, DEFAULT_EPOCH_TICK, DEFAULT_KEEP_VERSIONS,
+    DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_CACHE_SIZE, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_MEMORY,
+    DEFAULT_MAX_WASM_STACK, Host, HostBuilder, LoadOptions, Prepared, load,
 };
 pub use identity::Identity;
 pub use inspect::{Inspection, inspect, inspect_file};
 pub use interfaces::HttpSettings;
 pub use limits::{Limits, MAX_CALL_TIMEOUT, MAX_PAYLOAD, MemoryUsage};
 pub use policy::{AuditEvent, EffectiveCapabilities, Mode, Outcome};
-pub use registry::ComponentInfo;
+pub use registry::{ComponentInfo, VersionInfo, VersionState};
 pub use runtime::Stats;
+pub use signature::{
+    PublicKey, SIGNATURE_SECTION, SecretKey, SignatureError, SignatureStatus, Signer, signers,
+};
 pub use source::{DEFAULT_MAX_COMPONENT_SIZE, Source};
+pub use stage::DeployStage;
 pub use state::State;
 pub use supervision::{Pending, Restart, Supervision};
 pub use totals::HostUsage;

@@ -45,9 +45,9 @@ impl ComponentHandle {
         self.entry.stats()
     }
 
-    /// What the component may use: declared, granted, and the mode that decided.
-    pub fn capabilities(&self) -> &EffectiveCapabilities {
-        &self.entry.current().capabilities
+    /// What the serving version may use: declared, granted, and the mode that decided.
+    pub fn capabilities(&self) -> Arc<EffectiveCapabilities> {
+        self.entry.current().capabilities.clone()
     }
 
     /// Current and peak linear memory.
@@ -55,14 +55,14 @@ impl ComponentHandle {
         self.entry.memory()
     }
 
-    /// The component's manifest: name, version and declared capabilities.
-    pub fn manifest(&self) -> &Manifest {
-        &self.entry.current().manifest
+    /// The serving version's manifest: name, version and declared capabilities.
+    pub fn manifest(&self) -> Arc<Manifest> {
+        self.entry.current().manifest.clone()
     }
 
-    /// The component's name, as its manifest declares it.
-    pub fn name(&self) -> &str {
-        self.manifest().name()
+    /// The component's name, as the serving version's manifest declares it.
+    pub fn name(&self) -> String {
+        self.manifest().name().to_owned()
     }
 
     /// `name@version`, as its manifest declares them.
@@ -72,11 +72,12 @@ impl ComponentHandle {
 
     /// The address it runs at.
     pub fn address(&self) -> &str {
-        &self.entry.identity().address
+        self.entry.address()
     }
 
-    /// Its address, manifest name and version, and content hash; displays as errors name it.
-    pub fn identity(&self) -> &Identity {
+    /// Its address, and the serving version's manifest name and version and content hash;
+    /// displays as errors name it. A deploy changes it.
+    pub fn identity(&self) -> Arc<Identity> {
         self.entry.identity()
     }
 
@@ -99,9 +100,8 @@ impl ComponentHandle {
     /// restart under [`Pending::Fail`](crate::Pending::Fail), and [`Error::Stopped`] when it
     /// is not running.
     pub async fn request(&self, payload: Payload) -> Result<Payload> {
-        self.check_size(&payload)?;
         let (reply, answer) = oneshot::channel();
-        self.deliver(Call::Request(payload, reply)).await?;
+        self.entry.deliver(Call::Request(payload, reply)).await?;
         self.answer(answer).await?
     }
 
@@ -123,14 +123,13 @@ impl ComponentHandle {
     /// room if it is full); the component's handling is not awaited, and a failure there is
     /// logged on the `airssys::host` target.
     pub async fn send(&self, payload: Payload) -> Result<()> {
-        self.check_size(&payload)?;
-        self.deliver(Call::Message(payload)).await
+        self.entry.deliver(Call::Message(payload)).await
     }
 
-    /// Asks the component for its health.
+    /// Asks the component for its health (one instance of a pool, in turn).
     pub async fn health(&self) -> Result<Health> {
         let (reply, answer) = oneshot::channel();
-        self.deliver(Call::Health(reply)).await?;
+        self.entry.deliver(Call::Health(reply)).await?;
         self.answer(answer).await?
     }
 
@@ -138,6 +137,7 @@ impl ComponentHandle {
     /// this returns it is [`State::Stopped`] and its address is free. Later calls fail with
     /// [`Error::Stopped`]; shutting down twice is harmless.
     pub async fn shutdown(&self) -> Result<()> {
+        self.entry.close();
         for slot in self.entry.slots() {
             slot.mailbox.shutdown().await?;
         }
@@ -150,39 +150,8 @@ impl ComponentHandle {
         !self.state().is_final()
     }
 
-    fn check_size(&self, payload: &Payload) -> Result<()> {
-        let size = payload.body().len();
-        let limit = self.entry.current().max_payload;
-        if size > limit {
-            return Err(Error::PayloadTooLarge {
-                component: self.identity().to_string(),
-                direction: "request",
-                size,
-                limit,
-            });
-        }
-        Ok(())
-    }
-
-    async fn deliver(&self, call: Call) -> Result<()> {
-        let slot = self.entry.pick();
-        slot.mailbox.send(call).await.map_err(|_| self.stopped())
-    }
-
     async fn answer<T>(&self, answer: oneshot::Receiver<T>) -> Result<T> {
-        answer.await.map_err(|_| self.stopped())
-    }
-
-    fn stopped(&self) -> Error {
-        Error::Stopped {
-            component: self.identity().to_string(),
-            reason: self
-                .entry
-                .pick()
-                .shared
-                .stop_reason()
-                .unwrap_or_else(|| "its task ended".to_owned()),
-        }
+        answer.await.map_err(|_| self.entry.stopped())
     }
 }
 

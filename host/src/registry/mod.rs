@@ -7,13 +7,17 @@
 //! an instance holds points back here, so a dropped host is never kept alive by what it ran.
 
 mod entry;
+mod release;
 mod route;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use entry::ComponentInfo;
-pub(crate) use entry::{Entry, Slot, Version};
+pub(crate) use entry::{Entry, Group, Order, Routing, Slot};
+pub(crate) use release::{Kit, Release, ReleaseParts};
+pub use release::{VersionInfo, VersionState};
+pub(crate) use route::{Route, WHOLE};
 
 use crate::{Error, Result};
 
@@ -26,7 +30,7 @@ pub(crate) struct Registry {
 impl Registry {
     /// Registers `entry` at its address; refuses an address whose component has not stopped.
     pub(crate) fn insert(&self, entry: Arc<Entry>) -> Result<()> {
-        let address = entry.identity().address.clone();
+        let address = entry.address().to_owned();
         let mut entries = self.entries();
         if let Some(taken) = entries.get(&address) {
             let state = taken.state();

@@ -20,6 +20,8 @@ pub struct Stats {
     pub requests: u64,
     /// Messages handled (whatever their outcome).
     pub messages: u64,
+    /// Requests and messages the component answered with a domain error.
+    pub errors: u64,
     /// Traps, including those during restarts.
     pub traps: u64,
     /// Fresh instances started after traps.
@@ -35,6 +37,7 @@ impl std::ops::Add for Stats {
         Self {
             requests: self.requests + other.requests,
             messages: self.messages + other.messages,
+            errors: self.errors + other.errors,
             traps: self.traps + other.traps,
             restarts: self.restarts + other.restarts,
             denials: self.denials + other.denials,
@@ -50,6 +53,7 @@ pub(crate) struct Shared {
     pub(crate) memory: Arc<MemoryStats>,
     pub(crate) requests: AtomicU64,
     pub(crate) messages: AtomicU64,
+    pub(crate) errors: AtomicU64,
     pub(crate) traps: AtomicU64,
     pub(crate) restarts: AtomicU64,
     status: Mutex<Status>,
@@ -72,6 +76,7 @@ impl Shared {
             memory: Arc::default(),
             requests: AtomicU64::default(),
             messages: AtomicU64::default(),
+            errors: AtomicU64::default(),
             traps: AtomicU64::default(),
             restarts: AtomicU64::default(),
             status: Mutex::new(Status {
@@ -134,6 +139,7 @@ impl Shared {
         Stats {
             requests: load(&self.requests),
             messages: load(&self.messages),
+            errors: load(&self.errors),
             traps: load(&self.traps),
             restarts: load(&self.restarts),
             denials: self.gate.denials(),

@@ -3,10 +3,10 @@
 
 mod capabilities;
 mod components_remember;
-mod file_escapes;
-mod https;
 mod deadlines;
+mod file_escapes;
 mod host_limits;
+mod https;
 mod identity;
 mod lifecycle;
 mod load_errors;

@@ -123,7 +123,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             component.send(message).await?;
         }
         match request {
-            Some(request) => print_reply(&component.request(request).await?),
+            Some(request) => println!("{}", reply_text(&component.request(request).await?, true)),
             None => {
                 let health = component.health().await?;
                 println!("{}", ui::health_line(&component.label(), &health));
@@ -145,18 +145,20 @@ fn component_path(target: &Path) -> anyhow::Result<PathBuf> {
     Ok(wasm)
 }
 
-/// JSON is pretty-printed, text printed as is, other bytes summarized.
-fn print_reply(reply: &Payload) {
+/// A reply as printed: JSON (pretty or on one line), text as is, other bytes summarized.
+pub(crate) fn reply_text(reply: &Payload, pretty: bool) -> String {
     if reply.is_json()
         && let Ok(value) = reply.decode_json::<serde_json::Value>()
     {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&value).unwrap_or_default()
-        );
+        let text = if pretty {
+            serde_json::to_string_pretty(&value)
+        } else {
+            serde_json::to_string(&value)
+        };
+        text.unwrap_or_default()
     } else if let Ok(text) = reply.as_text() {
-        println!("{text}");
+        text.to_owned()
     } else {
-        println!("<{} bytes of {}>", reply.body().len(), reply.content_type());
+        format!("<{} bytes of {}>", reply.body().len(), reply.content_type())
     }
 }

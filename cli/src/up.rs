@@ -1,6 +1,7 @@
 //! `airssys up`: run the components an operator's `airssys.toml` lists.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use airssys_host::{AppManifest, ComponentInfo, EventKind, Host, Identity, Payload};
 use anyhow::Context;
@@ -9,6 +10,9 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::ui;
+
+/// How long each `--request` waits for its reply.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Arguments of `airssys up`.
 #[derive(Debug, clap::Args)]
@@ -19,6 +23,10 @@ pub struct Args {
     /// Start everything, print each component's health, stop, and exit (for scripts and CI).
     #[arg(long)]
     pub check: bool,
+    /// Once everything runs, send this JSON request to the component at ADDRESS and print
+    /// its reply; repeat for more, in order.
+    #[arg(long, short, value_name = "ADDRESS=JSON", value_parser = parse_request)]
+    pub request: Vec<(String, Payload)>,
     /// Also take requests on stdin, one per line: `ADDRESS JSON`. Each reply is printed on
     /// stdout as one line of JSON, `{"address": .., "reply": ..}` or `{"address": ..,
     /// "error": ..}`, in order; everything stops when stdin closes.
@@ -26,10 +34,23 @@ pub struct Args {
     pub stdin: bool,
 }
 
-/// Starts every component at its key as address and prints their status table; with
-/// `--check` then reports health and stops, otherwise prints lifecycle events (and, with
-/// `--stdin`, serves requests) until Ctrl-C or the end of stdin, then shuts everything down
-/// and closes the store.
+fn parse_request(entry: &str) -> Result<(String, Payload), String> {
+    let (address, body) = entry.split_once('=').ok_or_else(|| {
+        format!("`{entry}` is not ADDRESS=JSON (e.g. --request 'checkout={{\"item\":\"apple\"}}')")
+    })?;
+    serde_json::from_str::<serde_json::Value>(body).map_err(|err| {
+        format!("the request to `{address}` is not valid JSON ({err}); quote it for the shell")
+    })?;
+    Ok((
+        address.to_owned(),
+        Payload::new(airssys_host::CONTENT_TYPE_JSON, body),
+    ))
+}
+
+/// Starts every component at its key as address and prints their status table, then the
+/// replies to `--request`s, one line each (`address: reply`); with `--check` then reports
+/// health and stops, otherwise prints lifecycle events (and, with `--stdin`, serves requests)
+/// until Ctrl-C or the end of stdin, then shuts everything down and closes the store.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let app = AppManifest::from_file(&args.file)?;
     // Opens `[storage]`, which blocks while redb opens (or repairs) the file.
@@ -43,6 +64,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             ui::status("Started", &format!("{name} ({})", handle.label()));
         }
         print!("{}", status_table(&host.components()));
+        for (address, body) in args.request {
+            let reply = host.request(&address, body, REQUEST_TIMEOUT).await?;
+            println!("{address}: {}", crate::run::reply_text(&reply, false));
+        }
         if args.check {
             for (name, handle) in &running {
                 let health = handle.health().await?;

@@ -12,6 +12,8 @@ use serde::{Deserialize, Deserializer, Serialize, de};
 use thiserror::Error;
 
 use crate::address::{ends_in_number, parse_address};
+use crate::name::{NameError, validate_name};
+use crate::topic::{Wildcards, check_tokens};
 
 /// The kinds of capability a component can declare, one per guarded resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -25,6 +27,8 @@ pub enum CapabilityKind {
     Net,
     /// Use key-value storage namespaces (`app.cache`, `app.>`).
     Storage,
+    /// Send messages and requests to components by address (`billing`, or `*` for any).
+    Message,
     /// Publish on message topics (`events.>`).
     Publish,
     /// Subscribe to message topics (`orders.*`).
@@ -37,11 +41,12 @@ pub enum CapabilityKind {
 
 impl CapabilityKind {
     /// Every kind, in declaration order.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::FsRead,
         Self::FsWrite,
         Self::Net,
         Self::Storage,
+        Self::Message,
         Self::Publish,
         Self::Subscribe,
         Self::Process,
@@ -55,6 +60,7 @@ impl CapabilityKind {
             Self::FsWrite => "fs_write",
             Self::Net => "net",
             Self::Storage => "storage",
+            Self::Message => "message",
             Self::Publish => "publish",
             Self::Subscribe => "subscribe",
             Self::Process => "process",
@@ -78,6 +84,7 @@ impl CapabilityKind {
             Self::FsRead | Self::FsWrite => "/data/**",
             Self::Net => "api.example.com:443",
             Self::Storage => "app.cache",
+            Self::Message => "billing",
             Self::Publish => "events.>",
             Self::Subscribe => "orders.*",
             Self::Process => "git status *",
@@ -97,7 +104,10 @@ impl CapabilityKind {
         let reason = match self {
             Self::FsRead | Self::FsWrite => check_path(pattern, true),
             Self::Net => check_net(pattern),
-            Self::Storage | Self::Publish | Self::Subscribe => check_tokens(pattern),
+            Self::Storage | Self::Publish | Self::Subscribe => {
+                check_tokens(pattern, Wildcards::Allowed)
+            }
+            Self::Message => check_address(pattern),
             Self::Process => check_process(pattern),
             Self::Env => check_env(pattern),
         };
@@ -230,7 +240,7 @@ impl<'de> Deserialize<'de> for Capabilities {
     }
 }
 
-fn check_no_control(pattern: &str) -> Result<(), String> {
+pub(crate) fn check_no_control(pattern: &str) -> Result<(), String> {
     if pattern.is_empty() {
         return Err("it is empty".to_owned());
     }
@@ -386,35 +396,25 @@ fn check_net(pattern: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Dot-separated tokens; `*` matches one token, `>` (last only) the rest.
-fn check_tokens(pattern: &str) -> Result<(), String> {
+/// A component address (kebab-case, as `validate_name` checks), or `*` for every address.
+fn check_address(pattern: &str) -> Result<(), String> {
     check_no_control(pattern)?;
-    let tokens: Vec<&str> = pattern.split('.').collect();
-    for (i, token) in tokens.iter().enumerate() {
-        match *token {
-            "" => {
-                return Err(
-                    "it has an empty token; write dot-separated names like `app.cache`".into(),
-                );
-            }
-            "*" => {}
-            ">" if i + 1 == tokens.len() => {}
-            ">" => {
-                return Err(
-                    "`>` matches the rest, so it must be the last token (`events.>`)".into(),
-                );
-            }
-            t if t
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') => {}
-            t => {
-                return Err(format!(
-                    "`{t}` is not a valid token; use letters, digits, `_` and `-`, or the wildcards `*` and `>` as whole tokens"
-                ));
-            }
-        }
+    if pattern == "*" {
+        return Ok(());
     }
-    Ok(())
+    if pattern.contains('*') {
+        return Err(
+            "`*` stands alone, for every address; name one address (`billing`) or write `*`".into(),
+        );
+    }
+    validate_name(pattern).map_err(|err| match err {
+        NameError::TooLong(len) => {
+            format!("it is {len} bytes long, and addresses have at most 64")
+        }
+        NameError::Empty | NameError::NotKebabCase(_) => format!(
+            "`{pattern}` is not an address; addresses are kebab-case: lowercase letters, digits and `-`, starting with a letter (`billing`, `order-service`)"
+        ),
+    })
 }
 
 /// A command (bare name or absolute path) and optional argument patterns, separated by spaces.
@@ -571,6 +571,24 @@ mod tests {
         assert!(reason(CapabilityKind::Storage, "app..x").contains("empty token"));
         assert!(reason(CapabilityKind::Subscribe, "a.>.b").contains("last token"));
         assert!(reason(CapabilityKind::Subscribe, "a/b").contains("not a valid token"));
+        assert!(reason(CapabilityKind::Publish, "orders.eu*").contains("not a valid token"));
+    }
+
+    #[test]
+    fn addresses() {
+        for ok in ["billing", "order-service", "a1", "*"] {
+            CapabilityKind::Message.validate(ok).unwrap();
+        }
+        for bad in ["Billing", "order_service", "-a", "a-", "a--b", "1a", "a.b"] {
+            assert!(
+                reason(CapabilityKind::Message, bad).contains("kebab-case"),
+                "{bad}"
+            );
+        }
+        assert!(reason(CapabilityKind::Message, "bill*").contains("stands alone"));
+        assert!(reason(CapabilityKind::Message, "**").contains("stands alone"));
+        assert!(reason(CapabilityKind::Message, &"a".repeat(65)).contains("at most 64"));
+        assert!(reason(CapabilityKind::Message, "").contains("empty"));
     }
 
     #[test]

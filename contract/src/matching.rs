@@ -12,6 +12,8 @@ use std::net::IpAddr;
 
 use crate::address::{ends_in_number, parse_address};
 use crate::capability::{Capabilities, CapabilityKind};
+use crate::name::validate_name;
+use crate::topic::{Wildcards, check_tokens};
 
 impl CapabilityKind {
     /// Does the concrete `resource` match `pattern`, a valid pattern of this kind?
@@ -20,10 +22,12 @@ impl CapabilityKind {
     /// form (a relative or unnormalized path, a host name with an empty label, a topic with a
     /// wildcard). For [`Process`](Self::Process), `resource` is the program and its arguments
     /// separated by whitespace; use [`matches_process`] when an argument contains spaces. For
-    /// [`Env`](Self::Env), `resource` is a variable name, matched exactly, case included.
+    /// [`Env`](Self::Env), `resource` is a variable name, matched exactly, case included. For
+    /// [`Message`](Self::Message), `resource` is an address: `*` matches every valid address,
+    /// a named address only itself.
     ///
     /// ```
-    /// use airssys_contract::CapabilityKind::{FsRead, Net, Publish};
+    /// use airssys_contract::CapabilityKind::{FsRead, Message, Net, Publish};
     /// assert!(FsRead.matches("/data/**", "/data"));
     /// assert!(!FsRead.matches("/data/*", "/database"));
     /// assert!(!FsRead.matches("/data/**", "/data/../etc"));
@@ -32,6 +36,9 @@ impl CapabilityKind {
     /// assert!(!Net.matches("*:80", "0x7f000001:80"));
     /// assert!(Net.matches("127.0.0.1:80", "127.1:80"));
     /// assert!(Publish.matches("events.>", "events.a.b"));
+    /// assert!(!Publish.matches("events.>", "events"));
+    /// assert!(Message.matches("*", "billing"));
+    /// assert!(!Message.matches("billing", "billing-eu"));
     /// ```
     pub fn matches(self, pattern: &str, resource: &str) -> bool {
         if self.validate(pattern).is_err() {
@@ -57,6 +64,9 @@ impl CapabilityKind {
                 matches_process(pattern, program, &args)
             }
             Self::Env => resource == pattern,
+            Self::Message => {
+                validate_name(resource).is_ok() && (pattern == "*" || pattern == resource)
+            }
         }
     }
 
@@ -101,6 +111,7 @@ impl CapabilityKind {
                     }
             }
             Self::Env => granted == declared,
+            Self::Message => granted == "*" || granted == declared,
         }
     }
 }
@@ -270,15 +281,9 @@ fn token_pattern(pattern: &str) -> Seq<'_> {
 /// The tokens of a concrete name, or `None` if a token is empty, a wildcard or has other
 /// characters than the grammar's (ASCII letters, digits, `_`, `-`).
 fn token_resource(resource: &str) -> Option<Vec<&str>> {
-    let tokens: Vec<&str> = resource.split('.').collect();
-    tokens
-        .iter()
-        .all(|t| {
-            !t.is_empty()
-                && t.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        })
-        .then_some(tokens)
+    check_tokens(resource, Wildcards::Refused)
+        .is_ok()
+        .then(|| resource.split('.').collect())
 }
 
 /// A process pattern (already valid) as its command and argument patterns. `None` stands for
@@ -885,6 +890,24 @@ mod tests {
         assert!(!Process.covers("git log * **", "git log main -- **"));
         assert!(!Process.covers("git log **", "git log main -- **"));
         assert!(Process.covers("git log -- **", "git log -- *"));
+    }
+
+    #[test]
+    fn addresses_match_exactly_or_by_star() {
+        assert!(Message.matches("billing", "billing"));
+        assert!(Message.matches("*", "order-service"));
+        for other in ["billing-eu", "Billing", "bill", "billing ", ""] {
+            assert!(!Message.matches("billing", other), "{other:?}");
+        }
+        for invalid in ["", "Billing", "a_b", "a.b", "*", "-a"] {
+            assert!(!Message.matches("*", invalid), "{invalid:?}");
+        }
+        assert!(!Message.matches("bill*", "billing"));
+        assert!(Message.covers("*", "billing"));
+        assert!(Message.covers("*", "*"));
+        assert!(Message.covers("billing", "billing"));
+        assert!(!Message.covers("billing", "*"));
+        assert!(!Message.covers("billing", "billing-eu"));
     }
 
     #[test]

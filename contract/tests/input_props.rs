@@ -27,7 +27,7 @@ fn pattern_like() -> impl Strategy<Value = String> {
 }
 
 /// Valid and almost valid patterns of every kind.
-const SAMPLE_PATTERNS: [&str; 24] = [
+const SAMPLE_PATTERNS: [&str; 28] = [
     "/data/**",
     "/data/*/logs",
     "/",
@@ -49,6 +49,10 @@ const SAMPLE_PATTERNS: [&str; 24] = [
     "LANG",
     "TZ",
     "LD_PRELOAD",
+    "billing",
+    "order-service",
+    "Billing",
+    "bill*",
     "",
     "*",
     "**",

@@ -6,8 +6,10 @@
 //! else" under `*` and `**`). Process arguments add options, literal (`-a`, `-`) and fresh
 //! (`-zz`), which `*` and `**` never take.
 
-use airssys_contract::CapabilityKind::{self, FsRead, FsWrite, Net, Process, Publish, Storage};
-use airssys_contract::{matches_process, parse_address};
+use airssys_contract::CapabilityKind::{
+    self, FsRead, FsWrite, Message, Net, Process, Publish, Storage, Subscribe,
+};
+use airssys_contract::{MAX_TOPIC_LEN, matches_process, parse_address, validate_topic};
 use std::sync::LazyLock;
 
 use proptest::prelude::*;
@@ -197,6 +199,20 @@ fn all_net() -> Vec<String> {
         .collect()
 }
 
+/// Address patterns: names, `*`, and near misses the grammar refuses.
+const ADDRESSES: [&str; 7] = ["*", "billing", "billing-eu", "a", "Billing", "bill*", "a_b"];
+
+fn address_pattern() -> impl Strategy<Value = String> {
+    select(&ADDRESSES[..]).prop_map(str::to_owned)
+}
+
+/// Concrete addresses: every pattern's name plus one no pattern names.
+fn all_addresses() -> Vec<String> {
+    ["billing", "billing-eu", "a", "zz", "Billing", "a_b", ""]
+        .map(str::to_owned)
+        .to_vec()
+}
+
 /// Breaks a normalized path made of `segments`: `..`, `.` or an empty segment inserted at
 /// `at`, a trailing `/`, or no leading `/`.
 fn unnormalize(segments: &[String], how: usize, at: usize) -> String {
@@ -264,6 +280,36 @@ proptest! {
     }
 
     #[test]
+    fn covers_is_exact_for_addresses(granted in address_pattern(), declared in address_pattern()) {
+        let resources = all_addresses();
+        // An invalid pattern covers nothing, so the brute force only speaks for valid ones.
+        let valid = Message.validate(&granted).is_ok() && Message.validate(&declared).is_ok();
+        prop_assert_eq!(
+            Message.covers(&granted, &declared),
+            valid && brute_covers(Message, &granted, &declared, &resources)
+        );
+    }
+
+    /// The topics a component may publish on are exactly the subjects `>` matches: one
+    /// grammar for both.
+    #[test]
+    fn published_topics_are_what_the_widest_pattern_matches(
+        topic in prop_oneof![
+            3 => prop::collection::vec(select(&RESOURCE_WORDS[..]), 1..=4).prop_map(|t| t.join(".")),
+            2 => "[a-zA-Z0-9_.*> -]{0,12}",
+            1 => any::<String>(),
+        ],
+    ) {
+        let publishable = validate_topic(&topic).is_ok();
+        prop_assert_eq!(publishable, Subscribe.matches(">", &topic), "{:?}", topic);
+        if publishable {
+            prop_assert!(topic.len() <= MAX_TOPIC_LEN);
+            prop_assert!(Publish.validate(&topic).is_ok(), "a topic is also a literal pattern");
+            prop_assert!(Publish.matches(&topic, &topic));
+        }
+    }
+
+    #[test]
     fn unnormalized_paths_match_nothing(
         pattern in path_pattern(),
         segments in prop::collection::vec(select(&RESOURCE_WORDS[..]).prop_map(str::to_owned), 0..=4),
@@ -294,7 +340,9 @@ proptest! {
         tokens in token_pattern(),
         process in process_pattern(),
         net in net_pattern(),
+        address in address_pattern(),
     ) {
+        prop_assert_eq!(Message.covers(&address, &address), Message.validate(&address).is_ok());
         prop_assert!(FsRead.covers(&path, &path));
         prop_assert!(Storage.covers(&tokens, &tokens));
         prop_assert!(Process.covers(&process, &process));

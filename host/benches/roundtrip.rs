@@ -24,6 +24,11 @@ use common::{hello_wasm, raw_linker, raw_pooling_engine, raw_pre, raw_start};
 fn greet() -> types::Request {
     types::Request {
         source: None,
+        correlation_id: 1,
+        timestamp: types::Datetime {
+            seconds: 0,
+            nanoseconds: 0,
+        },
         payload: types::Payload {
             content_type: "application/json".into(),
             body: br#"{"name":"Ada"}"#.to_vec(),

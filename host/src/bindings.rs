@@ -12,6 +12,9 @@ wasmtime::component::bindgen!({
         "airssys:core/filesystem": async,
         "airssys:core/process.run": async,
         "airssys:core/http.send": async,
+        "airssys:core/messaging.send": async,
+        "airssys:core/messaging.request": async,
+        "airssys:core/messaging.publish": async,
         "airssys:core/storage": async,
         "wasi:keyvalue": async,
     },
@@ -56,4 +59,30 @@ pub(crate) fn domain_error(error: wit::Error) -> crate::GuestError {
         wit::ErrorKind::Internal => K::Internal,
     };
     crate::GuestError::new(kind, error.message)
+}
+
+/// The WIT form of a domain error, to pass a component's own error on to another.
+pub(crate) fn guest_error_value(error: &crate::GuestError) -> wit::Error {
+    use airssys_contract::ErrorKind as K;
+    let kind = match error.kind() {
+        K::InvalidInput => wit::ErrorKind::InvalidInput,
+        K::NotFound => wit::ErrorKind::NotFound,
+        K::Denied => wit::ErrorKind::Denied,
+        K::Unsupported => wit::ErrorKind::Unsupported,
+        K::Unavailable => wit::ErrorKind::Unavailable,
+        K::Timeout => wit::ErrorKind::Timeout,
+        K::Internal => wit::ErrorKind::Internal,
+    };
+    guest_error(kind, error.message().to_owned())
+}
+
+/// A wall-clock time as WIT's `datetime` (before the epoch reads as the epoch).
+pub(crate) fn datetime(time: std::time::SystemTime) -> wit::Datetime {
+    let since = time
+        .duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    wit::Datetime {
+        seconds: since.as_secs(),
+        nanoseconds: since.subsec_nanos(),
+    }
 }

@@ -232,6 +232,38 @@ pub enum Error {
         /// Why it stopped.
         reason: String,
     },
+    /// A request was delivered, but no reply came before its deadline. The component may
+    /// still handle it later (or skip it, if it has not started yet); the reply is dropped.
+    #[error("no reply from {component} within {waited:?}")]
+    Timeout {
+        /// Its [`Identity`](crate::Identity), as displayed.
+        component: String,
+        /// How long the caller waited, delivery included.
+        waited: std::time::Duration,
+    },
+    /// The component's mailbox stayed full until the deadline: it is not keeping up with what
+    /// it is sent. Nothing was delivered.
+    #[error(
+        "{component}'s mailbox stayed full ({capacity} calls waiting) for {waited:?}; nothing was delivered. It is not keeping up: send less, wait longer, or raise `HostBuilder::mailbox_capacity`"
+    )]
+    MailboxFull {
+        /// Its [`Identity`](crate::Identity), as displayed.
+        component: String,
+        /// The mailbox's capacity.
+        capacity: usize,
+        /// How long the caller waited for room.
+        waited: std::time::Duration,
+    },
+    /// A topic or topic pattern that does not follow the grammar (see docs/security.md).
+    #[error("`{topic}` cannot be {role}: {reason}")]
+    InvalidTopic {
+        /// The text given.
+        topic: String,
+        /// `published on` or `subscribed to`.
+        role: &'static str,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
     /// A JSON request could not be encoded, or its reply not decoded into the type asked for.
     #[error("JSON exchange with {component} failed: {error}")]
     Json {

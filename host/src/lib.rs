@@ -41,6 +41,7 @@
 
 mod app;
 mod bindings;
+mod broker;
 mod deploy;
 mod error;
 mod events;
@@ -49,6 +50,7 @@ mod identity;
 mod inspect;
 mod interfaces;
 mod limits;
+mod mail;
 mod policy;
 mod registry;
 mod runtime;
@@ -62,9 +64,10 @@ mod totals;
 
 pub use airssys_contract::{
     CONTENT_TYPE_BYTES, CONTENT_TYPE_JSON, CONTENT_TYPE_TEXT, CONTRACT_VERSION, Capabilities,
-    CapabilityKind, ErrorKind, Health, Manifest, PatternError, Payload,
+    CapabilityKind, ErrorKind, Health, MAX_TOPIC_LEN, Manifest, PatternError, Payload,
 };
 pub use app::{AppComponent, AppManifest, StorageConfig};
+pub use broker::Published;
 pub use deploy::{
     CanaryOptions, DeployOptions, DeployReport, Deployment, FailureRate, Progress, Strategy,
 };
@@ -73,12 +76,14 @@ pub use events::{Event, EventKind};
 pub use host::{
     Allocator, ComponentHandle, DEFAULT_EPOCH_TICK, DEFAULT_KEEP_VERSIONS,
     DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_CACHE_SIZE, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_MEMORY,
-    DEFAULT_MAX_WASM_STACK, Host, HostBuilder, LoadOptions, Prepared, load,
+    DEFAULT_MAX_WASM_STACK, DEFAULT_SEND_TIMEOUT, Host, HostBuilder, LoadOptions, Prepared,
+    Subscription, load,
 };
 pub use identity::Identity;
 pub use inspect::{Inspection, inspect, inspect_file};
 pub use interfaces::HttpSettings;
 pub use limits::{Limits, MAX_CALL_TIMEOUT, MAX_PAYLOAD, MemoryUsage};
+pub use mail::Message;
 pub use policy::{AuditEvent, EffectiveCapabilities, Mode, Outcome};
 pub use registry::{ComponentInfo, VersionInfo, VersionState};
 pub use runtime::Stats;

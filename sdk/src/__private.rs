@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 use std::marker::PhantomData;
 use std::sync::Once;
+use std::time::{Duration, SystemTime};
 
 pub use wit_bindgen;
 
@@ -62,7 +63,8 @@ impl<T: Registered> Guest for Export<T> {
     }
 
     fn handle_message(message: wit::Message) -> Result<(), wit::Error> {
-        let mut msg = Message::new(from_wit_payload(message.payload));
+        let mut msg = Message::new(from_wit_payload(message.payload))
+            .with_timestamp(from_wit_datetime(message.timestamp));
         if let Some(source) = message.source {
             msg = msg.with_source(source);
         }
@@ -73,7 +75,9 @@ impl<T: Registered> Guest for Export<T> {
     }
 
     fn handle_request(request: wit::Request) -> Result<wit::Payload, wit::Error> {
-        let mut req = Request::new(from_wit_payload(request.payload));
+        let mut req = Request::new(from_wit_payload(request.payload))
+            .with_correlation_id(request.correlation_id)
+            .with_timestamp(from_wit_datetime(request.timestamp));
         if let Some(source) = request.source {
             req = req.with_source(source);
         }
@@ -128,6 +132,11 @@ fn with_instance<T: Registered, R>(
 
 fn from_wit_payload(payload: wit::Payload) -> Payload {
     Payload::new(payload.content_type, payload.body)
+}
+
+/// A WIT `datetime` as the SDK's time type.
+pub(crate) fn from_wit_datetime(time: wit::Datetime) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::new(time.seconds, time.nanoseconds)
 }
 
 /// A host error as the SDK's [`Error`](crate::Error).

@@ -38,10 +38,7 @@ pub fn identity() -> Identity {
 /// The host's wall-clock time.
 pub fn now() -> SystemTime {
     #[cfg(target_arch = "wasm32")]
-    {
-        let t = host::now();
-        SystemTime::UNIX_EPOCH + std::time::Duration::new(t.seconds, t.nanoseconds)
-    }
+    return crate::__private::from_wit_datetime(host::now());
     #[cfg(not(target_arch = "wasm32"))]
     SystemTime::now()
 }

@@ -45,6 +45,7 @@
 //!         fs_write("/data/index/*"),
 //!         net("api.example.com:443", "*.cdn.example.com:443"),
 //!         storage("indexer.>"),
+//!         message("search", "thumbnails"),
 //!         publish("index.updated"),
 //!         subscribe("documents.*"),
 //!         process("git log **"),
@@ -57,6 +58,9 @@
 //!
 //! `name` and `version` default to the package name and version from `Cargo.toml`.
 //! The patterns of each kind are specified in `docs/security.md`.
+//!
+//! Components talk through [`msg`]: requests and messages to an address, publishes to the
+//! subscribers of a topic, each typed with serde if you like (`msg::request_json`).
 #![deny(missing_docs)]
 
 extern crate self as airssys;
@@ -68,6 +72,7 @@ mod host;
 pub mod http;
 pub mod log;
 mod message;
+pub mod msg;
 pub mod process;
 pub mod storage;
 

@@ -1,28 +1,44 @@
-//! What handlers receive: messages and requests.
+//! What handlers receive: messages and requests, with who sent them, when, and (for
+//! publishes) on which topic.
+
+use std::time::SystemTime;
 
 use serde::de::DeserializeOwned;
 
 use crate::{Payload, Result};
 
-/// A fire-and-forget delivery, handled by [`Component::on_message`](crate::Component::on_message).
+/// A fire-and-forget delivery, handled by [`Component::on_message`](crate::Component::on_message):
+/// a direct [`send`](crate::msg::send) to this component, or a [`publish`](crate::msg::publish)
+/// on a topic it subscribes to.
+///
+/// ```
+/// use airssys::{Message, Payload};
+/// let msg = Message::new(Payload::text("42 apples"))
+///     .with_source("orders")
+///     .with_topic("stock.apples");
+/// assert_eq!(msg.topic(), Some("stock.apples"));
+/// assert_eq!(msg.payload().as_text().unwrap(), "42 apples");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     source: Option<String>,
     topic: Option<String>,
+    timestamp: SystemTime,
     payload: Payload,
 }
 
 impl Message {
-    /// A message carrying `payload`, with no source or topic (as the host sends it).
+    /// A message carrying `payload`, sent now, with no source or topic (as the host sends it).
     pub fn new(payload: Payload) -> Self {
         Self {
             source: None,
             topic: None,
+            timestamp: crate::now(),
             payload,
         }
     }
 
-    /// Sets the sending component's name.
+    /// Sets the sender's address.
     pub fn with_source(mut self, source: impl Into<String>) -> Self {
         self.source = Some(source.into());
         self
@@ -34,7 +50,14 @@ impl Message {
         self
     }
 
-    /// The sending component's name; `None` when the host sent it.
+    /// Sets when it was sent.
+    pub fn with_timestamp(mut self, timestamp: SystemTime) -> Self {
+        self.timestamp = timestamp;
+        self
+    }
+
+    /// The sending component's address, to reply to with [`msg::send`](crate::msg::send);
+    /// `None` when the host sent it.
     pub fn source(&self) -> Option<&str> {
         self.source.as_deref()
     }
@@ -44,7 +67,12 @@ impl Message {
         self.topic.as_deref()
     }
 
-    /// The body.
+    /// When it was sent, by the host's wall clock.
+    pub fn timestamp(&self) -> SystemTime {
+        self.timestamp
+    }
+
+    /// The body and its content type.
     pub fn payload(&self) -> &Payload {
         &self.payload
     }
@@ -73,30 +101,58 @@ impl Message {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     source: Option<String>,
+    correlation_id: u64,
+    timestamp: SystemTime,
     payload: Payload,
 }
 
 impl Request {
-    /// A request carrying `payload`, with no source (as the host sends it).
+    /// A request carrying `payload`, sent now, with no source (as the host sends it) and
+    /// correlation id 0.
     pub fn new(payload: Payload) -> Self {
         Self {
             source: None,
+            correlation_id: 0,
+            timestamp: crate::now(),
             payload,
         }
     }
 
-    /// Sets the requesting component's name.
+    /// Sets the requester's address.
     pub fn with_source(mut self, source: impl Into<String>) -> Self {
         self.source = Some(source.into());
         self
     }
 
-    /// The requesting component's name; `None` when the host asked.
+    /// Sets the correlation id.
+    pub fn with_correlation_id(mut self, id: u64) -> Self {
+        self.correlation_id = id;
+        self
+    }
+
+    /// Sets when it was sent.
+    pub fn with_timestamp(mut self, timestamp: SystemTime) -> Self {
+        self.timestamp = timestamp;
+        self
+    }
+
+    /// The requesting component's address; `None` when the host asked.
     pub fn source(&self) -> Option<&str> {
         self.source.as_deref()
     }
 
-    /// The body.
+    /// The host's id for this request, unique within the host's process: log it to tie the
+    /// requester's and the responder's lines together.
+    pub fn correlation_id(&self) -> u64 {
+        self.correlation_id
+    }
+
+    /// When it was sent, by the host's wall clock.
+    pub fn timestamp(&self) -> SystemTime {
+        self.timestamp
+    }
+
+    /// The body and its content type.
     pub fn payload(&self) -> &Payload {
         &self.payload
     }

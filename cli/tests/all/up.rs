@@ -92,3 +92,79 @@ fn up_names_the_line_of_a_mistake() {
     let out = airssys(tmp.path(), &["up", "nowhere.toml"]);
     assert_fails_with(&out, &["cannot read nowhere.toml"]);
 }
+
+#[test]
+fn up_requests_after_start_and_components_talk() {
+    let [checkout, pricing, ledger] =
+        ["checkout", "pricing", "ledger"].map(|c| guest(&format!("examples/shop/{c}")));
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write_app(
+        tmp.path(),
+        &format!(
+            r#"
+[components.checkout]
+source = "{}"
+grants = {{ message = ["pricing"] }}
+
+[components.pricing]
+source = "{}"
+config = {{ pear = "55" }}
+grants = {{ publish = ["prices.quoted"] }}
+
+[components.ledger]
+source = "{}"
+grants = {{ subscribe = ["prices.>"] }}
+"#,
+            checkout.display(),
+            pricing.display(),
+            ledger.display()
+        ),
+    );
+    let file = file.to_str().unwrap();
+    let out = airssys(
+        tmp.path(),
+        &[
+            "up",
+            file,
+            "--check",
+            "--request",
+            r#"checkout={"item":"pear","qty":2}"#,
+            "-r",
+            r#"ledger={"op":"list"}"#,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let replies: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("checkout: ") || l.starts_with("ledger: "))
+        .collect();
+    assert_eq!(
+        replies,
+        [
+            r#"checkout: {"item":"pear","qty":2,"total_cents":110}"#,
+            r#"ledger: [{"from":"pricing","quote":{"asked_by":"checkout","cents":110,"item":"pear","qty":2},"topic":"prices.quoted"}]"#,
+        ],
+        "{text}"
+    );
+    assert!(text.contains("ledger (ledger@0.1.0) is healthy"), "{text}");
+
+    // A request that is not JSON is refused before anything starts.
+    let out = airssys(tmp.path(), &["up", file, "--request", "checkout={"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the request to `checkout` is not valid JSON"),
+        "{}",
+        stderr(&out)
+    );
+    // Strict mode: without its grant, checkout does not start, naming what is missing.
+    let strict = std::fs::read_to_string(file)
+        .unwrap()
+        .replace(r#"grants = { message = ["pricing"] }"#, "");
+    std::fs::write(file, strict).unwrap();
+    let out = airssys(tmp.path(), &["up", file, "--check"]);
+    assert_fails_with(
+        &out,
+        &["checkout@0.1.0 was not started", "message `pricing`"],
+    );
+}

@@ -7,8 +7,8 @@ use airssys_contract::{Health, Payload};
 use tokio::sync::{oneshot, watch};
 
 use super::Progress;
+use crate::mail::Call;
 use crate::registry::{Entry, Release, Routing, Slot, VersionState};
-use crate::runtime::Call;
 use crate::{DeployStage, Error, Result};
 
 /// One deploy: the address, where progress goes, and when it began.
@@ -64,7 +64,7 @@ pub(crate) async fn start_checked(
     );
     let mut slots = Vec::with_capacity(count);
     for _ in 0..count {
-        match release.start_instance().await {
+        match release.start_instance(&ctx.entry).await {
             Ok(slot) => slots.push(slot),
             Err(err) => {
                 stop_all(&slots).await;

@@ -10,8 +10,9 @@ use airssys_contract::Payload;
 
 use super::steps::{self, Ctx};
 use super::{Done, serving};
+use crate::mail::Call;
 use crate::registry::{Group, Release, Route, Routing, Slot, VersionState};
-use crate::runtime::{Call, Parked};
+use crate::runtime::Parked;
 use crate::{DeployStage, Error, Result};
 
 pub(super) async fn run(ctx: &Ctx, release: &Arc<Release>, handoff: bool) -> Result<Done> {

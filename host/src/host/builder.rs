@@ -14,8 +14,8 @@ use crate::policy::AuditLog;
 use crate::signature::Trust;
 use crate::storage::Storage;
 use crate::{
-    DEFAULT_MAX_COMPONENT_SIZE, Error, HttpSettings, Limits, Mode, PublicKey, Result, Supervision,
-    interfaces,
+    DEFAULT_MAX_COMPONENT_SIZE, Error, HttpSettings, Limits, MAX_CALL_TIMEOUT, Mode, PublicKey,
+    Result, Supervision, interfaces,
 };
 
 /// Default [`HostBuilder::mailbox_capacity`]: 64 pending calls per instance.
@@ -24,6 +24,8 @@ pub const DEFAULT_MAILBOX_CAPACITY: usize = 64;
 pub const DEFAULT_EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Default [`HostBuilder::max_wasm_stack`]: 512 KiB.
 pub const DEFAULT_MAX_WASM_STACK: usize = 512 << 10;
+/// Default [`HostBuilder::send_timeout`]: 5 s.
+pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default [`HostBuilder::max_instances`]: 1 000 instances per host.
 pub const DEFAULT_MAX_INSTANCES: usize = 1_000;
 /// Default [`HostBuilder::max_memory`]: 4 GiB of linear memory across all instances.
@@ -71,6 +73,7 @@ const WASM_STACKS: RangeInclusive<usize> = 64 << 10..=64 << 20;
 /// |---|---|---|
 /// | [`max_component_size`](Self::max_component_size) | 64 MiB | 1 B ..= 4 GiB - 1 |
 /// | [`mailbox_capacity`](Self::mailbox_capacity) | 64 calls | 1 ..= 1 048 576 |
+/// | [`send_timeout`](Self::send_timeout) | 5 s | 0 ..= [`MAX_CALL_TIMEOUT`](crate::MAX_CALL_TIMEOUT) (1 day) |
 /// | [`limits`](Self::limits) | [`Limits::default`] (64 MiB memory, 10 s per call, ...) | see [`Limits`] |
 /// | [`supervision`](Self::supervision) | [`Supervision::default`] (restart, 5 in 60 s) | any |
 /// | [`epoch_tick`](Self::epoch_tick) | 10 ms | 100 µs ..= 1 s |
@@ -102,6 +105,7 @@ const WASM_STACKS: RangeInclusive<usize> = 64 << 10..=64 << 20;
 pub struct HostBuilder {
     pub(crate) max_component_size: usize,
     pub(crate) mailbox_capacity: usize,
+    pub(crate) send_timeout: Duration,
     pub(crate) limits: Limits,
     pub(crate) supervision: Supervision,
     pub(crate) epoch_tick: Duration,
@@ -124,6 +128,7 @@ impl Default for HostBuilder {
         Self {
             max_component_size: DEFAULT_MAX_COMPONENT_SIZE,
             mailbox_capacity: DEFAULT_MAILBOX_CAPACITY,
+            send_timeout: DEFAULT_SEND_TIMEOUT,
             limits: Limits::default(),
             supervision: Supervision::default(),
             epoch_tick: DEFAULT_EPOCH_TICK,
@@ -150,9 +155,17 @@ impl HostBuilder {
         self
     }
 
-    /// How many calls may wait for one instance before callers wait for room.
+    /// How many calls may wait for one instance before callers wait for room (also the
+    /// buffer of each [`Host::subscribe`](crate::Host::subscribe) subscription).
     pub fn mailbox_capacity(mut self, calls: usize) -> Self {
         self.mailbox_capacity = calls;
+        self
+    }
+
+    /// How long [`Host::send`](crate::Host::send) and [`Host::publish`](crate::Host::publish)
+    /// wait for room in a full mailbox before they give up on it.
+    pub fn send_timeout(mut self, timeout: Duration) -> Self {
+        self.send_timeout = timeout;
         self
     }
 
@@ -331,6 +344,12 @@ impl HostBuilder {
                 self.epoch_tick,
                 EPOCH_TICKS.start(),
                 EPOCH_TICKS.end()
+            )));
+        }
+        if self.send_timeout > MAX_CALL_TIMEOUT {
+            return Err(Error::Config(format!(
+                "send_timeout of {:?} is over the accepted {MAX_CALL_TIMEOUT:?} (one day)",
+                self.send_timeout
             )));
         }
         self.limits.validate(self.fuel_metering, self.epoch_tick)?;

@@ -7,9 +7,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
 
+use crate::mail::{Call, Message, next_correlation};
 use crate::policy::EffectiveCapabilities;
 use crate::registry::{ComponentInfo, Entry};
-use crate::runtime::{Call, Stats};
+use crate::runtime::Stats;
 use crate::{Error, Identity, MemoryUsage, Result, State};
 
 /// A running component: its instance keeps its state between calls.
@@ -101,7 +102,12 @@ impl ComponentHandle {
     /// is not running.
     pub async fn request(&self, payload: Payload) -> Result<Payload> {
         let (reply, answer) = oneshot::channel();
-        self.entry.deliver(Call::Request(payload, reply)).await?;
+        let call = Call::Request {
+            message: Message::new(None, None, payload),
+            correlation: next_correlation(),
+            reply,
+        };
+        self.entry.deliver(call, None).await?;
         self.answer(answer).await?
     }
 
@@ -123,13 +129,14 @@ impl ComponentHandle {
     /// room if it is full); the component's handling is not awaited, and a failure there is
     /// logged on the `airssys::host` target.
     pub async fn send(&self, payload: Payload) -> Result<()> {
-        self.entry.deliver(Call::Message(payload)).await
+        let message = Message::new(None, None, payload);
+        self.entry.deliver(Call::Message(message), None).await
     }
 
     /// Asks the component for its health (one instance of a pool, in turn).
     pub async fn health(&self) -> Result<Health> {
         let (reply, answer) = oneshot::channel();
-        self.entry.deliver(Call::Health(reply)).await?;
+        self.entry.deliver(Call::Health(reply), None).await?;
         self.answer(answer).await?
     }
 

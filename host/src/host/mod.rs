@@ -5,6 +5,7 @@ mod builder;
 mod cache;
 mod deploy;
 mod handle;
+mod messaging;
 mod options;
 mod prepared;
 
@@ -19,14 +20,16 @@ use builder::Parts;
 pub use builder::{
     Allocator, DEFAULT_EPOCH_TICK, DEFAULT_KEEP_VERSIONS, DEFAULT_MAILBOX_CAPACITY,
     DEFAULT_MAX_CACHE_SIZE, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_MEMORY, DEFAULT_MAX_WASM_STACK,
-    HostBuilder,
+    DEFAULT_SEND_TIMEOUT, HostBuilder,
 };
 use cache::Cache;
 pub use handle::ComponentHandle;
+pub use messaging::Subscription;
 pub use options::LoadOptions;
 use prepared::Compiled;
 pub use prepared::Prepared;
 
+use crate::broker::Broker;
 use crate::interfaces::{HttpClient, StoreData};
 use crate::policy::AuditLog;
 use crate::registry::{ComponentInfo, Registry};
@@ -72,7 +75,9 @@ struct HostInner {
     /// Compiled components by SHA-256 of their bytes: loading the same bytes again skips
     /// validation and compilation.
     cache: Mutex<Cache<[u8; 32], Arc<Compiled>>>,
-    registry: Registry,
+    registry: Arc<Registry>,
+    /// How messages reach components: the registry itself, in process.
+    broker: Arc<dyn Broker>,
     /// Instances and linear memory in use, against the host's maxima.
     totals: Arc<Totals>,
     events: broadcast::Sender<Event>,
@@ -95,6 +100,7 @@ impl HostBuilder {
             audit,
             http,
         } = self.parts()?;
+        let registry = Arc::new(Registry::default());
         Ok(Host {
             inner: Arc::new(HostInner {
                 engine,
@@ -102,7 +108,8 @@ impl HostBuilder {
                 cache: Mutex::new(Cache::new(self.max_cache_size)),
                 totals: Arc::new(Totals::new(self.max_instances, self.max_memory)),
                 settings: self,
-                registry: Registry::default(),
+                broker: registry.clone(),
+                registry,
                 events: broadcast::channel(EVENT_BUFFER).0,
                 audit,
                 http,

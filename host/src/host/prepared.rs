@@ -125,7 +125,8 @@ impl Prepared {
     ///
     /// An address whose component has not stopped is [`Error::AddressTaken`]; a stopped one is
     /// replaced. If `init` fails or traps, the component is listed as
-    /// [`State::Failed`](crate::State::Failed) and the error returned.
+    /// [`State::Failed`](crate::State::Failed) and the error returned. Once it runs, its
+    /// effective `subscribe` patterns are its subscriptions, until it stops for good.
     pub async fn start(&self, options: LoadOptions) -> Result<ComponentHandle> {
         let release = Arc::new(self.release(&options, 1, VersionState::Serving)?);
         let mut unstarted = Vec::with_capacity(release.instances);
@@ -136,7 +137,7 @@ impl Prepared {
         let entry = Arc::new(Entry::new(release.clone(), slots));
         self.host.inner.registry.insert(entry.clone())?;
         for instance in unstarted {
-            if let Err(err) = instance.start(&release).await {
+            if let Err(err) = instance.start(&release, &entry).await {
                 // A pool starts whole or not at all: the instances already up stop.
                 ComponentHandle::new(entry).shutdown().await?;
                 return Err(err);
@@ -197,6 +198,7 @@ impl Prepared {
             limits,
             fuel_metering: settings.fuel_metering,
             http: host.http.clone(),
+            broker: Arc::downgrade(&host.broker),
             storage: Arc::new(ComponentStorage::new(settings.storage.clone())),
             epoch_tick: settings.epoch_tick,
             totals: host.totals.clone(),

@@ -8,7 +8,7 @@ use wasmtime::component::{HasSelf, Linker};
 
 use crate::Identity;
 use crate::bindings::airssys::core::{host, types};
-use crate::bindings::wit;
+use crate::bindings::{datetime, wit};
 use crate::error::GuestPanic;
 use crate::policy::{escape_controls, truncate, truncate_str};
 
@@ -111,13 +111,7 @@ impl host::Host for CoreCtx {
     }
 
     fn now(&mut self) -> wit::Datetime {
-        let since = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default();
-        wit::Datetime {
-            seconds: since.as_secs(),
-            nanoseconds: since.subsec_nanos(),
-        }
+        datetime(SystemTime::now())
     }
 
     fn config_get(&mut self, key: String) -> Option<String> {

@@ -14,6 +14,7 @@ mod core;
 mod fs;
 mod http;
 mod keyvalue;
+mod messaging;
 mod process;
 mod stdio;
 mod storage;
@@ -28,6 +29,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 pub(crate) use self::core::{CoreCtx, LogBudget, MAX_LOG_LINES_PER_CALL};
 pub(crate) use self::http::HttpClient;
 pub use self::http::HttpSettings;
+pub(crate) use self::messaging::{MessagingCtx, Sent};
 pub(crate) use self::storage::ComponentStorage;
 use self::storage::StorageCtx;
 use crate::bindings::wit;
@@ -43,6 +45,7 @@ pub(crate) struct StoreData {
     /// When the current call must end; the epoch callback and the async imports read it.
     pub(crate) deadline: Instant,
     pub(crate) core: CoreCtx,
+    pub(crate) messaging: MessagingCtx,
     pub(crate) wasi: WasiCtx,
     /// The host's HTTP client (resolver and TLS), shared by every instance.
     pub(crate) http: Arc<HttpClient>,
@@ -61,6 +64,7 @@ impl StoreData {
         limits: Limits,
         limiter: Limiter,
         http: Arc<HttpClient>,
+        messaging: MessagingCtx,
         storage: Arc<ComponentStorage>,
     ) -> Self {
         let log = Arc::new(LogBudget::default());
@@ -69,6 +73,7 @@ impl StoreData {
             storage: StorageCtx::new(storage),
             core: CoreCtx::new(gate.identity().clone(), config, log),
             http,
+            messaging,
             gate,
             limits,
             deadline: Instant::now(),
@@ -102,6 +107,12 @@ pub(crate) fn link(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
         limits: &data.limits,
         deadline: data.deadline,
         client: &data.http,
+    })?;
+    messaging::add_to_linker(linker, |data| messaging::Messaging {
+        gate: &data.gate,
+        limits: &data.limits,
+        deadline: data.deadline,
+        ctx: &mut data.messaging,
     })?;
     storage::add_to_linker(linker, stored)?;
     keyvalue::add_to_linker(linker, stored)

@@ -81,6 +81,15 @@ impl AuditLog {
         asked: Option<&str>,
         outcome: Outcome,
     ) {
+        let traced = match outcome {
+            Outcome::Allowed => tracing::enabled!(target: "airssys::audit", tracing::Level::INFO),
+            Outcome::Denied => tracing::enabled!(target: "airssys::audit", tracing::Level::WARN),
+        };
+        // Escaping scans every character; skip it when nobody would read the line (the hot
+        // path of an allowed call on a host that logs no audit events).
+        if self.file.is_none() && !traced {
+            return;
+        }
         let resource = escape_controls(resource);
         let asked = asked.map(|a| escape_controls(a).into_owned());
         let (address, component, version, hash) =

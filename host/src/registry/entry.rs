@@ -14,9 +14,14 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use tokio::sync::{Notify, mpsc};
 
+use airssys_contract::CapabilityKind;
+use tokio::sync::mpsc::error::TrySendError;
+
 use super::release::{Release, VersionInfo, VersionState};
 use super::route::Route;
-use crate::runtime::{Call, Closed, Mailbox, Shared, Stats};
+use crate::broker::{Deadline, Refused};
+use crate::mail::{Call, Message};
+use crate::runtime::{Closed, Mailbox, Shared, Stats};
 use crate::{Error, Identity, MemoryUsage, Result, State};
 
 /// One address: everything the registry and handles know about what runs there.
@@ -98,6 +103,8 @@ pub struct ComponentInfo {
     pub versions: usize,
     /// Whether a deploy is under way.
     pub deploying: bool,
+    /// Calls waiting in its mailboxes; never more than the mailbox capacity per instance.
+    pub queued: usize,
 }
 
 impl Entry {
@@ -140,21 +147,34 @@ impl Entry {
         old
     }
 
-    /// Queues `call` for the instance the route picks, waiting for room. A call that meets
-    /// a mailbox closed by a switch goes through the new routing; one whose instance
-    /// stopped for good goes to the next instance of a pool, or fails with
+    /// Queues `call` for the instance the route picks, waiting for room until `deadline`
+    /// (`None`: as long as it takes; the caller may stop waiting, which withdraws the call).
+    /// A call that meets a mailbox closed by a switch goes through the new routing; one whose
+    /// instance stopped for good goes to the next instance of a pool, or fails with
     /// [`Error::Stopped`]. A body over the version's `max_payload` is refused first.
-    pub(crate) async fn deliver(&self, mut call: Call) -> Result<()> {
+    pub(crate) async fn deliver(&self, call: Call, deadline: Option<&mut Deadline>) -> Result<()> {
+        match deadline {
+            None => self.route(call).await,
+            Some(deadline) => match deadline.bound(self.route(call)).await {
+                Some(delivered) => delivered,
+                None => {
+                    let routing = self.routing.load();
+                    Err(Error::MailboxFull {
+                        component: self.identity().to_string(),
+                        capacity: routing.groups[0].slots[0].mailbox.capacity(),
+                        waited: deadline.allowed(),
+                    })
+                }
+            },
+        }
+    }
+
+    async fn route(&self, mut call: Call) -> Result<()> {
         let mut closed = 0;
         loop {
             let routing = self.routing.load_full();
             if routing.held {
-                let changed = self.changed.notified();
-                tokio::pin!(changed);
-                changed.as_mut().enable();
-                if Arc::ptr_eq(&routing, &self.routing.load()) {
-                    changed.await;
-                }
+                self.wait_change(&routing).await;
                 continue;
             }
             let sending = routing.senders.enter();
@@ -182,6 +202,61 @@ impl Entry {
                 }
             }
         }
+    }
+
+    /// Offers a published message to the version serving now, without waiting: a
+    /// component's subscription goes through its address, so a switch moves it with
+    /// everything else. A version whose own patterns do not cover the topic misses it.
+    pub(crate) fn try_publish(&self, message: Message) -> Result<(), Refused> {
+        let routing = self.routing.load_full();
+        if routing.held {
+            return Err(Refused::Full(message));
+        }
+        let _sending = routing.senders.enter();
+        if !Arc::ptr_eq(&routing, &self.routing.load()) {
+            return Err(Refused::Full(message));
+        }
+        let ticket = self.turn.fetch_add(1, Ordering::Relaxed);
+        let (group, slot) = routing.pick(ticket).ok_or(Refused::Never)?;
+        if !subscribes(group, &message)
+            || message.payload().body().len() > group.release.max_payload
+        {
+            return Err(Refused::Never);
+        }
+        slot.mailbox
+            .try_send(Call::Message(message))
+            .map_err(|err| match err {
+                TrySendError::Full(Call::Message(message)) => Refused::Full(message),
+                _ => Refused::Never,
+            })
+    }
+
+    /// Offers a published message, waiting until `deadline` for room; true when taken.
+    pub(crate) async fn publish(&self, message: Message, deadline: &mut Deadline) -> bool {
+        let routing = self.routing.load();
+        let wanted = routing
+            .groups
+            .iter()
+            .any(|group| subscribes(group, &message));
+        wanted
+            && self
+                .deliver(Call::Message(message), Some(deadline))
+                .await
+                .is_ok()
+    }
+
+    async fn wait_change(&self, routing: &Arc<Routing>) {
+        let changed = self.changed.notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        if Arc::ptr_eq(routing, &self.routing.load()) {
+            changed.await;
+        }
+    }
+
+    /// Calls waiting in its instances' mailboxes.
+    pub(crate) fn queued(&self) -> usize {
+        self.slots().iter().map(|s| s.mailbox.queued()).sum()
     }
 
     /// Why a call could not reach it: it stopped, and the reason it gave.
@@ -260,6 +335,7 @@ impl Entry {
             instances: slots.len(),
             versions: self.lock_releases().len(),
             deploying: self.lock_deploy().is_some(),
+            queued: self.queued(),
         }
     }
 
@@ -450,10 +526,8 @@ impl Drop for Sending<'_> {
 }
 
 fn check_size(call: &Call, group: &Group) -> Result<()> {
-    let (size, direction) = match call {
-        Call::Request(payload, _) => (payload.body().len(), "request"),
-        Call::Message(payload) => (payload.body().len(), "message"),
-        _ => return Ok(()),
+    let Some((size, direction)) = call.body() else {
+        return Ok(());
     };
     let limit = group.release.max_payload;
     if size > limit {
@@ -465,6 +539,16 @@ fn check_size(call: &Call, group: &Group) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// Whether `group`'s version subscribes to the topic `message` was published on.
+fn subscribes(group: &Group, message: &Message) -> bool {
+    let topic = message.topic().unwrap_or_default();
+    group
+        .release
+        .subscriptions
+        .iter()
+        .any(|pattern| CapabilityKind::Subscribe.matches(pattern, topic))
 }
 
 fn sum_stats(slots: &[Arc<Slot>]) -> Stats {

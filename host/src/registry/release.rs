@@ -4,11 +4,12 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
-use airssys_contract::Manifest;
+use airssys_contract::{CapabilityKind, Manifest};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use super::Slot;
+use super::{Entry, Slot};
+use crate::broker::{Sink, SubscriptionGuard};
 use crate::policy::{AuditLog, EffectiveCapabilities, Gate};
 use crate::runtime::{Actor, Blueprint, Inbox, Instance, Mailbox, Shared, Stats};
 use crate::totals::InstancePermit;
@@ -92,6 +93,9 @@ pub(crate) struct Release {
     pub(crate) instances: usize,
     /// Largest request body its instances accept.
     pub(crate) max_payload: usize,
+    /// Its effective `subscribe` patterns: each instance subscribes to them, in the address's
+    /// group, and publishes reach whichever version serves when they are delivered.
+    pub(crate) subscriptions: Vec<String>,
     pub(crate) source: String,
     pub(crate) loaded_at: SystemTime,
     pub(crate) signature: SignatureStatus,
@@ -137,6 +141,11 @@ impl Release {
         Self {
             id: parts.id,
             max_payload: parts.blueprint.limits.max_payload,
+            subscriptions: parts
+                .capabilities
+                .effective()
+                .get(CapabilityKind::Subscribe)
+                .to_vec(),
             identity: parts.identity,
             manifest: parts.manifest,
             capabilities: parts.capabilities,
@@ -213,11 +222,11 @@ impl Release {
         })
     }
 
-    /// Admits and starts one instance; see [`Unstarted::start`].
-    pub(crate) async fn start_instance(&self) -> Result<Arc<Slot>> {
+    /// Admits and starts one instance serving `entry`; see [`Unstarted::start`].
+    pub(crate) async fn start_instance(&self, entry: &Arc<Entry>) -> Result<Arc<Slot>> {
         let unstarted = self.admit()?;
         let slot = unstarted.slot.clone();
-        unstarted.start(self).await?;
+        unstarted.start(self, entry).await?;
         Ok(slot)
     }
 
@@ -229,12 +238,14 @@ impl Release {
 
 impl Unstarted {
     /// Instantiates and runs `init`; then the actor serves the slot, parked until its first
-    /// call. A failure leaves the slot [`State::Failed`] with the reason.
-    pub(crate) async fn start(self, release: &Release) -> Result<()> {
+    /// call, and the instance subscribes to its version's patterns in `entry`'s group, until
+    /// it stops for good. A failure leaves the slot [`State::Failed`] with the reason.
+    pub(crate) async fn start(self, release: &Release, entry: &Arc<Entry>) -> Result<()> {
         let shared = self.slot.shared.clone();
         shared.enter(State::Starting, EventKind::Starting);
         match Instance::start(&release.blueprint, &shared).await {
             Ok(instance) => {
+                let subscriptions = subscribe(release, entry);
                 shared.enter(State::Running, EventKind::Started);
                 let actor = Actor::new(
                     release.blueprint.clone(),
@@ -242,6 +253,7 @@ impl Unstarted {
                     release.supervision.clone(),
                     instance,
                     self.permit,
+                    subscriptions,
                 );
                 self.inbox.serve(actor);
                 Ok(())
@@ -257,4 +269,23 @@ impl Unstarted {
             }
         }
     }
+}
+
+/// One subscription per pattern of `release`, in the group named after `entry`'s address,
+/// delivering through the address: a publish reaches one instance of the version serving
+/// when it is delivered.
+fn subscribe(release: &Release, entry: &Arc<Entry>) -> Vec<SubscriptionGuard> {
+    let weak = release.blueprint.broker.clone();
+    let Some(broker) = weak.upgrade() else {
+        return Vec::new();
+    };
+    release
+        .subscriptions
+        .iter()
+        .map(|pattern| {
+            let sink = Sink::Address(Arc::downgrade(entry));
+            let id = broker.subscribe(pattern, Some(entry.address()), sink);
+            SubscriptionGuard::new(weak.clone(), id)
+        })
+        .collect()
 }

@@ -9,26 +9,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use airssys_contract::{Health, Payload};
+use airssys_contract::Payload;
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 
 use super::mailbox::Home;
 use super::{Blueprint, Instance, Shared};
+use crate::broker::SubscriptionGuard;
+use crate::mail::{Call, Message};
 use crate::totals::InstancePermit;
 use crate::{Error, EventKind, Pending, Result, State, Supervision, Trap};
-
-/// A call waiting in an instance's mailbox.
-pub(crate) enum Call {
-    Request(Payload, oneshot::Sender<Result<Payload>>),
-    Message(Payload),
-    Health(oneshot::Sender<Result<Health>>),
-    /// The state to hand to the next version: a deploy's last call to this instance.
-    Snapshot(oneshot::Sender<Result<Option<Payload>>>),
-    /// State handed over by the previous version, before the instance takes traffic.
-    Restore(Payload, oneshot::Sender<Result<()>>),
-    Shutdown(oneshot::Sender<Result<()>>),
-}
 
 /// Why an actor whose handles are all gone stops.
 const DROPPED: &str = "the host and every handle were dropped";
@@ -44,17 +34,20 @@ pub(crate) struct Actor {
 }
 
 /// What outlives each instance of a component: how to make a fresh one, the shared record,
-/// the policy and its history, and the host's permit for the instance.
+/// the policy and its history, the host's permit for the instance, and its subscriptions.
 pub(crate) struct Supervisor {
     blueprint: Arc<Blueprint>,
     shared: Arc<Shared>,
     supervision: Supervision,
     /// When each restart still inside the policy's window happened.
     restarts: VecDeque<Instant>,
-    /// Messages kept during a restart under `Pending::Fail`, delivered first afterwards.
-    replay: VecDeque<Payload>,
+    /// Messages kept during a restart under `Pending::Fail`, delivered first afterwards; at
+    /// most a mailbox's worth, so a restart never makes room for more than the mailbox holds.
+    replay: VecDeque<Message>,
     /// Its place among the host's instances, kept across restarts.
     permit: InstancePermit,
+    /// The component's subscriptions, into this instance's mailbox; they end with it.
+    subscriptions: Vec<SubscriptionGuard>,
 }
 
 /// How the actor ends: the final state, why, and the shutdown call to answer once it is in it.
@@ -81,6 +74,7 @@ impl Actor {
         supervision: Supervision,
         instance: Instance,
         permit: InstancePermit,
+        subscriptions: Vec<SubscriptionGuard>,
     ) -> Self {
         Self {
             instance,
@@ -91,6 +85,7 @@ impl Actor {
                 restarts: VecDeque::new(),
                 replay: VecDeque::new(),
                 permit,
+                subscriptions,
             },
             home: Weak::new(),
             evicting: Arc::default(),
@@ -111,7 +106,7 @@ impl Actor {
                 }
             }
             let call = match self.supervisor.replay.pop_front() {
-                Some(payload) => Call::Message(payload),
+                Some(message) => Call::Message(message),
                 None => match inbox.try_recv() {
                     Ok(call) => call,
                     Err(TryRecvError::Empty) => match self.home.upgrade() {
@@ -127,17 +122,28 @@ impl Actor {
             tokio::task::consume_budget().await;
             let shared = &self.supervisor.shared;
             let trap = match call {
-                Call::Request(payload, reply) => {
+                Call::Request {
+                    message,
+                    correlation,
+                    reply,
+                } => {
+                    if reply.is_closed() {
+                        // Its requester stopped waiting (a timeout, a dropped future): nobody
+                        // would see the reply, so the request is dropped instead of run.
+                        let who = shared.identity();
+                        tracing::debug!(target: "airssys::host", address = %who.address, component = %who.label(), correlation, source = message.source(), "request skipped: its requester stopped waiting");
+                        continue;
+                    }
                     shared.requests.fetch_add(1, Ordering::Relaxed);
-                    let result = self.instance.request(payload).await;
+                    let result = self.instance.request(message, correlation).await;
                     count_error(shared, &result);
                     let trap = trap_of(&result);
                     let _ = reply.send(result);
                     trap
                 }
-                Call::Message(payload) => {
+                Call::Message(message) => {
                     shared.messages.fetch_add(1, Ordering::Relaxed);
-                    let result = self.instance.message(payload).await;
+                    let result = self.instance.message(message).await;
                     count_error(shared, &result);
                     let trap = trap_of(&result);
                     if let (Err(err), None) = (&result, &trap) {
@@ -245,13 +251,15 @@ impl Actor {
 
 impl Supervisor {
     /// Enters the final state (so the address is free before anyone hears of the stop), then
-    /// refuses new calls and answers every call already queued: none is dropped silently.
-    async fn finish(self, stop: Stop, mut mailbox: mpsc::Receiver<Call>) {
+    /// ends its subscriptions, refuses new calls and answers every call already queued: none
+    /// is dropped silently.
+    async fn finish(mut self, stop: Stop, mut mailbox: mpsc::Receiver<Call>) {
         let Stop {
             state,
             reason,
             reply,
         } = stop;
+        self.subscriptions.clear();
         // Its place is free before anyone hears of the stop, like its address.
         drop(self.permit);
         let who = self.shared.identity().clone();
@@ -273,7 +281,7 @@ impl Supervisor {
         let undelivered = self.replay.len();
         while let Some(call) = mailbox.recv().await {
             match call {
-                Call::Request(_, reply) => drop(reply.send(Err(stopped()))),
+                Call::Request { reply, .. } => drop(reply.send(Err(stopped()))),
                 Call::Health(reply) => drop(reply.send(Err(stopped()))),
                 Call::Snapshot(reply) => drop(reply.send(Err(stopped()))),
                 Call::Restore(_, reply) => drop(reply.send(Err(stopped()))),
@@ -354,8 +362,9 @@ impl Supervisor {
     }
 
     /// Sleeps through the backoff. Under `Pending::Fail`, answers requests and health checks
-    /// meanwhile and keeps messages for the fresh instance. Returns the reply of a shutdown
-    /// asked for meanwhile.
+    /// meanwhile and keeps messages for the fresh instance, up to a mailbox's worth (then the
+    /// mailbox fills and senders wait, as they would for a busy instance). Returns the reply
+    /// of a shutdown asked for meanwhile.
     async fn wait_out(
         &mut self,
         backoff: Duration,
@@ -371,16 +380,17 @@ impl Supervisor {
         let restarting = || Error::Restarting {
             component: self.shared.identity().to_string(),
         };
+        let room = mailbox.max_capacity();
         loop {
             tokio::select! {
                 () = &mut sleep => return None,
-                call = mailbox.recv() => match call {
+                call = mailbox.recv(), if self.replay.len() < room => match call {
                     None => return None,
-                    Some(Call::Request(_, reply)) => drop(reply.send(Err(restarting()))),
+                    Some(Call::Request { reply, .. }) => drop(reply.send(Err(restarting()))),
                     Some(Call::Health(reply)) => drop(reply.send(Err(restarting()))),
                     Some(Call::Snapshot(reply)) => drop(reply.send(Err(restarting()))),
                     Some(Call::Restore(_, reply)) => drop(reply.send(Err(restarting()))),
-                    Some(Call::Message(payload)) => self.replay.push_back(payload),
+                    Some(Call::Message(message)) => self.replay.push_back(message),
                     Some(Call::Shutdown(reply)) => return Some(reply),
                 },
             }

@@ -11,8 +11,9 @@ use wasmtime::Store;
 use super::Instance;
 use super::sandbox;
 use crate::bindings::exports::airssys::core::lifecycle;
-use crate::bindings::{domain_error, wit};
+use crate::bindings::{datetime, domain_error, wit};
 use crate::interfaces::StoreData;
+use crate::mail::Message;
 use crate::{Error, Result};
 
 /// A guest export in flight, borrowing the store for `'s`.
@@ -52,11 +53,13 @@ impl Instance {
     }
 
     /// `handle-request`; the reply body must fit in `max_payload`.
-    pub(crate) async fn request(&mut self, payload: Payload) -> Result<Payload> {
-        let (content_type, body) = payload.into_parts();
+    pub(crate) async fn request(&mut self, message: Message, correlation: u64) -> Result<Payload> {
+        let (source, _, timestamp, payload) = lower(message);
         let request = wit::Request {
-            source: None,
-            payload: wit::Payload { content_type, body },
+            source,
+            correlation_id: correlation,
+            timestamp,
+            payload,
         };
         let result = self
             .call(|guest, store| {
@@ -77,12 +80,13 @@ impl Instance {
     }
 
     /// `handle-message`.
-    pub(crate) async fn message(&mut self, payload: Payload) -> Result<()> {
-        let (content_type, body) = payload.into_parts();
+    pub(crate) async fn message(&mut self, message: Message) -> Result<()> {
+        let (source, topic, timestamp, payload) = lower(message);
         let message = wit::Message {
-            source: None,
-            topic: None,
-            payload: wit::Payload { content_type, body },
+            source,
+            topic,
+            timestamp,
+            payload,
         };
         let result = self
             .call(|guest, store| {
@@ -137,4 +141,18 @@ impl Instance {
             error: domain_error(error),
         })
     }
+}
+
+/// A message's parts as the lifecycle records spell them: source, topic, timestamp, payload.
+fn lower(message: Message) -> (Option<String>, Option<String>, wit::Datetime, wit::Payload) {
+    let source = message.source().map(str::to_owned);
+    let topic = message.topic().map(str::to_owned);
+    let timestamp = datetime(message.timestamp());
+    let (content_type, body) = message.into_payload().into_parts();
+    (
+        source,
+        topic,
+        timestamp,
+        wit::Payload { content_type, body },
+    )
 }

@@ -1,6 +1,6 @@
 //! A live instance: its `Store` and its exports, made from a [`Blueprint`].
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use wasmtime::Store;
@@ -8,7 +8,8 @@ use wasmtime::Store;
 use super::Shared;
 use super::sandbox;
 use crate::bindings::{self, exports::airssys::core::lifecycle};
-use crate::interfaces::{ComponentStorage, HttpClient, StoreData};
+use crate::broker::Broker;
+use crate::interfaces::{ComponentStorage, HttpClient, MessagingCtx, StoreData};
 use crate::limits::Limiter;
 use crate::totals::Totals;
 use crate::{Error, HostLimit, Limits, Result};
@@ -25,6 +26,8 @@ pub(crate) struct Blueprint {
     pub(crate) fuel_metering: bool,
     /// The host's HTTP client.
     pub(crate) http: Arc<HttpClient>,
+    /// What the instance's messages go through.
+    pub(crate) broker: Weak<dyn Broker>,
     /// The host's store and the namespaces this component opened, kept across restarts.
     pub(crate) storage: Arc<ComponentStorage>,
     /// The host's totals, which the instance's memory is charged against.
@@ -52,12 +55,18 @@ impl Instance {
             blueprint.totals.clone(),
             blueprint.fuel_metering,
         );
+        let messaging = MessagingCtx::new(
+            blueprint.broker.clone(),
+            &shared.identity().address,
+            shared.sent.clone(),
+        );
         let data = StoreData::new(
             shared.gate.clone(),
             blueprint.config.clone(),
             blueprint.limits.clone(),
             limiter,
             blueprint.http.clone(),
+            messaging,
             blueprint.storage.clone(),
         );
         let mut store = Store::new(blueprint.pre.engine(), data);

@@ -19,12 +19,16 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
 use tokio::runtime::Handle;
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{Notify, mpsc, oneshot};
 
-use super::{Actor, Call};
+use super::Actor;
 use crate::Result;
+use crate::mail::Call;
 
-/// The sending side of an instance's queue, and where its actor parks.
+/// The sending side of an instance's queue, and where its actor parks. Clones share both:
+/// the registry keeps one, and so does each of the instance's subscriptions.
+#[derive(Clone)]
 pub(crate) struct Mailbox {
     // Declared first so it is dropped first: a parked actor woken by the home's drop then
     // sees that no sender is left.
@@ -82,10 +86,31 @@ impl Mailbox {
     /// is parked.
     pub(crate) async fn send(&self, call: Call) -> Result<(), Closed> {
         self.sender.send(call).await.map_err(|err| Closed(err.0))?;
+        self.wake();
+        Ok(())
+    }
+
+    /// Queues `call` if there is room now, and sets the actor going if it is parked.
+    pub(crate) fn try_send(&self, call: Call) -> Result<(), TrySendError<Call>> {
+        self.sender.try_send(call)?;
+        self.wake();
+        Ok(())
+    }
+
+    /// How many calls it holds at most.
+    pub(crate) fn capacity(&self) -> usize {
+        self.sender.max_capacity()
+    }
+
+    /// How many calls wait in it now.
+    pub(crate) fn queued(&self) -> usize {
+        self.sender.max_capacity() - self.sender.capacity()
+    }
+
+    fn wake(&self) {
         if let Some(Parked { actor, inbox }) = self.home.unpark() {
             self.home.runtime.spawn(actor.run(inbox));
         }
-        Ok(())
     }
 
     /// Takes the actor out of service after the call it is serving, with its queue as it

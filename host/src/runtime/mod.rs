@@ -10,7 +10,7 @@ mod mailbox;
 mod sandbox;
 mod shared;
 
-pub(crate) use actor::{Actor, Call};
+pub(crate) use actor::Actor;
 pub(crate) use instance::{Blueprint, Instance};
 pub(crate) use mailbox::{Closed, Inbox, Mailbox, Parked};
 pub(crate) use shared::Shared;

@@ -20,14 +20,20 @@ use crate::{Error, HostLimit, Result};
 
 /// Installs the limiter and the epoch callback on a fresh store. Every epoch tick the guest
 /// yields to the async runtime (so a busy instance cannot starve others on the same
-/// threads); past the call's deadline the callback interrupts it.
+/// threads); past the call's deadline the callback interrupts it. The yield is tokio's
+/// `yield_now`, which lets the runtime run its timers and I/O before the guest resumes: a
+/// plain re-wake would let a spinning guest hold timers back (on a current-thread runtime,
+/// for 61 ticks), and with them every timeout waiting on it.
 pub(crate) fn configure(store: &mut Store<StoreData>) {
     store.limiter(|data| &mut data.limiter);
     store.epoch_deadline_callback(|ctx| {
         if Instant::now() >= ctx.data().deadline {
             Ok(UpdateDeadline::Interrupt)
         } else {
-            Ok(UpdateDeadline::Yield(1))
+            Ok(UpdateDeadline::YieldCustom(
+                1,
+                Box::pin(tokio::task::yield_now()),
+            ))
         }
     });
 }

@@ -9,19 +9,28 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::broadcast;
 
+use crate::interfaces::Sent;
 use crate::limits::{MemoryStats, MemoryUsage};
 use crate::policy::Gate;
 use crate::{Event, EventKind, Identity, State};
 
 /// Counters of a component, from [`ComponentHandle::stats`](crate::ComponentHandle::stats).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Stats {
     /// Requests served (whatever their outcome).
     pub requests: u64,
-    /// Messages handled (whatever their outcome).
+    /// Messages handled, direct and published (whatever their outcome).
     pub messages: u64,
     /// Requests and messages the component answered with a domain error.
     pub errors: u64,
+    /// Requests it made to other components (`airssys::msg::request`), whatever their
+    /// outcome.
+    pub requests_sent: u64,
+    /// Messages it sent to other components (`airssys::msg::send`), whatever their outcome.
+    pub messages_sent: u64,
+    /// Topics it published on (`airssys::msg::publish`), whatever they reached.
+    pub published: u64,
     /// Traps, including those during restarts.
     pub traps: u64,
     /// Fresh instances started after traps.
@@ -38,6 +47,9 @@ impl std::ops::Add for Stats {
             requests: self.requests + other.requests,
             messages: self.messages + other.messages,
             errors: self.errors + other.errors,
+            requests_sent: self.requests_sent + other.requests_sent,
+            messages_sent: self.messages_sent + other.messages_sent,
+            published: self.published + other.published,
             traps: self.traps + other.traps,
             restarts: self.restarts + other.restarts,
             denials: self.denials + other.denials,
@@ -51,6 +63,8 @@ pub(crate) struct Shared {
     pub(crate) gate: Arc<Gate>,
     /// Written by the store's limiter.
     pub(crate) memory: Arc<MemoryStats>,
+    /// Written by the messaging interface.
+    pub(crate) sent: Arc<Sent>,
     pub(crate) requests: AtomicU64,
     pub(crate) messages: AtomicU64,
     pub(crate) errors: AtomicU64,
@@ -74,6 +88,7 @@ impl Shared {
         Self {
             gate,
             memory: Arc::default(),
+            sent: Arc::default(),
             requests: AtomicU64::default(),
             messages: AtomicU64::default(),
             errors: AtomicU64::default(),
@@ -140,6 +155,9 @@ impl Shared {
             requests: load(&self.requests),
             messages: load(&self.messages),
             errors: load(&self.errors),
+            requests_sent: self.sent.requests(),
+            messages_sent: self.sent.messages(),
+            published: self.sent.publishes(),
             traps: load(&self.traps),
             restarts: load(&self.restarts),
             denials: self.gate.denials(),

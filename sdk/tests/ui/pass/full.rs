@@ -13,6 +13,7 @@ struct Greeter {
         fs_write("/out/*"),
         net("api.example.com:443", "*.cdn.example.com:*", "[::1]:8080"),
         storage("app.cache"),
+        message("billing", "*"),
         publish("events.>"),
         subscribe("orders.*"),
         process("git status *"),

@@ -2,10 +2,8 @@
 
 use std::sync::Arc;
 
-use tokio::sync::watch;
-
 use super::Host;
-use crate::deploy::{self, Ctx, DeployOptions, Deployment, Progress, Strategy};
+use crate::deploy::{self, DeployOptions, Deployment, Progress, Strategy};
 use crate::registry::{Entry, Order, Release, VersionInfo, VersionState};
 use crate::{DeployStage, Error, Result, Source};
 
@@ -41,13 +39,12 @@ impl Host {
         let origin = source.origin();
         let entry = self.running(address)?;
         let orders = entry.begin_deploy(&origin)?;
-        let (progress, watcher) = watch::channel(Progress {
+        let first = Progress {
             stage: DeployStage::Compiling,
             detail: format!("compiling {origin}"),
-        });
-        let ctx = Ctx::new(entry, progress);
+        };
         let host = self.clone();
-        let task = tokio::spawn(async move {
+        Ok(Deployment::spawn(entry, first, |ctx| async move {
             let release = match host.release_for(&ctx.entry, source, &options).await {
                 Ok(release) => release,
                 Err(cause) => {
@@ -62,8 +59,7 @@ impl Host {
                 }
             };
             deploy::run(ctx, release, options, orders).await
-        });
-        Ok(Deployment::new(address.to_owned(), watcher, task))
+        }))
     }
 
     /// Returns `address` to the newest version it keeps in standby, blue-green, with state
@@ -75,14 +71,14 @@ impl Host {
             address: address.to_owned(),
         })?;
         let orders = entry.begin_deploy(&release.identity.label())?;
-        let (progress, watcher) = watch::channel(Progress {
+        let first = Progress {
             stage: DeployStage::Starting,
             detail: format!("rolling back to {}", release.identity.label()),
-        });
-        let ctx = Ctx::new(entry, progress);
+        };
         let options = DeployOptions::new(Strategy::BlueGreen);
-        let task = tokio::spawn(deploy::run(ctx, release, options, orders));
-        Ok(Deployment::new(address.to_owned(), watcher, task))
+        Ok(Deployment::spawn(entry, first, |ctx| {
+            deploy::run(ctx, release, options, orders)
+        }))
     }
 
     /// Gives the canary at `address` all the traffic; its deploy's outcome then reports the

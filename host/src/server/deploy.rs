@@ -79,29 +79,14 @@ fn done(result: crate::Result<()>) -> Reply {
     }
 }
 
-/// The deploy's progress, one JSON line per change, then its outcome.
-fn stream(deployment: Deployment) -> Reply {
+/// The deploy's steps, one JSON line each, then its outcome.
+fn stream(mut deployment: Deployment) -> Reply {
     let (mut lines, reply) = lines();
     tokio::spawn(async move {
-        let mut progress = deployment.progress();
-        let outcome = deployment.outcome();
-        tokio::pin!(outcome);
-        let first = progress.borrow_and_update().clone();
-        lines.send(&json!({ "progress": first })).await;
-        let result = loop {
-            tokio::select! {
-                result = &mut outcome => break result,
-                changed = progress.changed() => {
-                    if changed.is_ok() {
-                        let now = progress.borrow_and_update().clone();
-                        lines.send(&json!({ "progress": now })).await;
-                    } else {
-                        break (&mut outcome).await;
-                    }
-                }
-            }
-        };
-        let last = match result {
+        while let Some(step) = deployment.next_step().await {
+            lines.send(&json!({ "progress": step })).await;
+        }
+        let last = match deployment.outcome().await {
             Ok(report) => json!({ "outcome": {
                 "address": report.address,
                 "from": report.from.label(),

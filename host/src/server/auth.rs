@@ -79,17 +79,17 @@ impl Token {
         &self.0
     }
 
-    /// Admits a request that bears the token; anything else gets 401.
-    pub(super) fn check<B>(&self, request: &Request<B>) -> Result<(), Reply> {
+    /// The 401 for a request that does not bear the token; `None` admits it.
+    pub(super) fn refusal<B>(&self, request: &Request<B>) -> Option<Reply> {
         let given = request
             .headers()
             .get(hyper::header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "));
         match given {
-            Some(given) if same(given.as_bytes(), self.0.as_bytes()) => Ok(()),
-            Some(_) => Err(error(StatusCode::UNAUTHORIZED, "the bearer token is wrong")),
-            None => Err(error(
+            Some(given) if same(given.as_bytes(), self.0.as_bytes()) => None,
+            Some(_) => Some(error(StatusCode::UNAUTHORIZED, "the bearer token is wrong")),
+            None => Some(error(
                 StatusCode::UNAUTHORIZED,
                 "send `Authorization: Bearer TOKEN` with the token from the admin token file ([admin] token_file)",
             )),

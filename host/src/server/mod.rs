@@ -114,7 +114,7 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>) {
 
 /// The routing table: every request is authenticated, then handed to its route group.
 async fn route(shared: &Shared, request: Request<Incoming>) -> Reply {
-    if let Err(refused) = shared.token.check(&request) {
+    if let Some(refused) = shared.token.refusal(&request) {
         return refused;
     }
     let path = request.uri().path().to_owned();

@@ -85,13 +85,19 @@ fn main() {
     // Both versions compiled in memory: every swap goes back and forth between them.
     let warm = host(None);
     rt.block_on(async {
-        warm.load_with(Source::bytes("v1", v1.clone()), LoadOptions::new().address("tally"))
-            .await
-            .unwrap();
+        warm.load_with(
+            Source::bytes("v1", v1.clone()),
+            LoadOptions::new().address("tally"),
+        )
+        .await
+        .unwrap();
         swap(&warm, "v2", &v2).await;
         swap(&warm, "v1", &v1).await;
     });
-    for (name, to_traffic) in [("blue_green_compiled_to_traffic", true), ("blue_green_compiled_drained", false)] {
+    for (name, to_traffic) in [
+        ("blue_green_compiled_to_traffic", true),
+        ("blue_green_compiled_drained", false),
+    ] {
         group.bench_function(name, |b| {
             let mut flip = false;
             b.iter_custom(|iters| {
@@ -111,7 +117,13 @@ fn main() {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 total += rt.block_on(async {
-                    warm.rollback("tally").await.unwrap().outcome().await.unwrap().switched_after
+                    warm.rollback("tally")
+                        .await
+                        .unwrap()
+                        .outcome()
+                        .await
+                        .unwrap()
+                        .switched_after
                 });
             }
             total
@@ -127,7 +139,11 @@ fn main() {
             for _ in 0..iters {
                 let fresh = host(Some(disk.path()));
                 total += rt.block_on(async {
-                    fresh.load_with(Source::bytes("v1", v1.clone()), LoadOptions::new().address("tally"))
+                    fresh
+                        .load_with(
+                            Source::bytes("v1", v1.clone()),
+                            LoadOptions::new().address("tally"),
+                        )
                         .await
                         .unwrap();
                     swap(&fresh, "v2", &v2).await.0
@@ -142,7 +158,11 @@ fn main() {
             for _ in 0..iters {
                 let fresh = host(None);
                 total += rt.block_on(async {
-                    fresh.load_with(Source::bytes("v1", v1.clone()), LoadOptions::new().address("tally"))
+                    fresh
+                        .load_with(
+                            Source::bytes("v1", v1.clone()),
+                            LoadOptions::new().address("tally"),
+                        )
                         .await
                         .unwrap();
                     swap(&fresh, "v2", &v2).await.0
@@ -154,7 +174,9 @@ fn main() {
     group.finish();
 
     let mut group = c.benchmark_group("restart_10_components");
-    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
     let cache = tempfile::tempdir().unwrap();
     rt.block_on(start_ten(&host(Some(cache.path())), &ten));
     group.bench_function("airssys_warm_disk_cache", |b| {
@@ -166,7 +188,12 @@ fn main() {
     let engine = Engine::default();
     let compiled: Vec<Vec<u8>> = ten
         .iter()
-        .map(|bytes| Component::from_binary(&engine, bytes).unwrap().serialize().unwrap())
+        .map(|bytes| {
+            Component::from_binary(&engine, bytes)
+                .unwrap()
+                .serialize()
+                .unwrap()
+        })
         .collect();
     group.bench_function("raw_wasmtime_deserialize_10", |b| {
         b.iter(|| {

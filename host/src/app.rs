@@ -20,7 +20,7 @@
 //! require = true                # refuse components no trusted key signed
 //!
 //! [admin]                       # optional: the admin API `airssys up` serves
-//! listen = "127.0.0.1:7070"     # loopback only
+//! listen = "127.0.0.1:7070"     # loopback only; by default port 0 (a free one, in .airssys/admin.addr)
 //! token_file = ".airssys/admin.token"  # made (0600) if missing; the CLI reads it
 //!
 //! [host.http]                   # optional: the client behind airssys::http
@@ -64,7 +64,7 @@ use crate::storage::{DEFAULT_CACHE_SIZE, Quota, Storage};
 const STATE_DIR: &str = ".airssys";
 /// `[admin] listen` by default.
 const DEFAULT_ADMIN: std::net::SocketAddr =
-    std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 7070);
+    std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
 use crate::{
     Allocator, Capabilities, ComponentHandle, Error, Host, HostBuilder, HttpSettings, Limits,
     LoadOptions, Mode, Pending, Restart, Result, Supervision,
@@ -95,7 +95,9 @@ pub struct AppManifest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AdminConfig {
-    /// A loopback address and port (`127.0.0.1:7070` by default; port 0 picks a free one).
+    /// A loopback address and port (`127.0.0.1:0` by default: port 0 picks a free one, so
+    /// several applications on one machine never clash; `airssys up` writes the one it got
+    /// to `.airssys/admin.addr`, where the CLI looks).
     pub listen: std::net::SocketAddr,
     /// The token's file, resolved against the manifest's directory
     /// (`.airssys/admin.token` by default).

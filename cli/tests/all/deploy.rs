@@ -15,8 +15,12 @@ struct Up(Child);
 
 impl Up {
     fn start(dir: &Path) -> Self {
+        Self::start_with(dir, &["up"])
+    }
+
+    fn start_with(dir: &Path, args: &[&str]) -> Self {
         let child = Command::new(env!("CARGO_BIN_EXE_airssys"))
-            .arg("up")
+            .args(args)
             .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -94,9 +98,6 @@ fn signed_versions_deploy_and_roll_back_through_the_admin_api() {
 trusted = ["keys/ops.pub"]
 require = true
 
-[admin]
-listen = "127.0.0.1:0"
-
 [components.tally]
 source = "v1.wasm"
 grants = { subscribe = ["ticks.>"] }
@@ -170,4 +171,33 @@ fn the_admin_api_listens_on_loopback_only() {
     .unwrap();
     let out = airssys(dir.path(), &["up", "--check"]);
     assert_fails_with(&out, &["is not a loopback address"]);
+}
+
+#[test]
+fn up_watch_swaps_in_a_changed_component() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    std::fs::copy(guest("tests/fixtures/tally"), dir.join("tally.wasm")).unwrap();
+    std::fs::write(
+        dir.join("airssys.toml"),
+        "[components.tally]\nsource = \"tally.wasm\"\ngrants = { subscribe = [\"ticks.>\"] }\n",
+    )
+    .unwrap();
+    let _up = Up::start_with(dir, &["up", "--watch"]);
+    assert_eq!(versions(dir)[0].1, "1.0.0");
+    // Written aside and renamed, as a build would leave it.
+    std::fs::copy(guest("tests/fixtures/tally-v2"), dir.join("next.wasm")).unwrap();
+    std::fs::rename(dir.join("next.wasm"), dir.join("tally.wasm")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let serving = versions(dir)
+            .into_iter()
+            .find(|(_, _, state)| state == "serving")
+            .map(|(_, version, _)| version);
+        if serving.as_deref() == Some("2.0.0") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never swapped: {serving:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

@@ -14,7 +14,6 @@ mod status;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 
 use hyper::body::Incoming;
@@ -61,16 +60,13 @@ impl Server {
                 "the admin API listens on loopback addresses only, not {listen}; reach it from elsewhere through an SSH tunnel"
             )));
         }
-        let listener = TcpListener::bind(listen)
-            .await
-            .map_err(|source| Error::Io {
-                path: Path::new(&listen.to_string()).to_owned(),
-                source,
-            })?;
-        let local_addr = listener.local_addr().map_err(|source| Error::Io {
-            path: Path::new(&listen.to_string()).to_owned(),
-            source,
-        })?;
+        let cannot = |err: std::io::Error| {
+            Error::Config(format!(
+                "cannot listen on {listen} for the admin API ({err}); choose another `[admin] listen` port, or 0 for a free one"
+            ))
+        };
+        let listener = TcpListener::bind(listen).await.map_err(cannot)?;
+        let local_addr = listener.local_addr().map_err(cannot)?;
         let shared = Arc::new(Shared { host, token });
         let task = tokio::spawn(accept(listener, shared));
         Ok(Self { local_addr, task })

@@ -25,6 +25,9 @@ mod manifest;
 mod matching;
 mod name;
 mod payload;
+mod policy;
+pub mod storage;
+mod text;
 mod topic;
 
 pub use address::{is_global, non_global_block, parse_address};
@@ -35,4 +38,6 @@ pub use manifest::{CONTRACT_VERSION, MANIFEST_SECTION, Manifest, ManifestError};
 pub use matching::matches_process;
 pub use name::{MAX_NAME_LEN, NameError, validate_name};
 pub use payload::{CONTENT_TYPE_BYTES, CONTENT_TYPE_JSON, CONTENT_TYPE_TEXT, Payload};
+pub use policy::{Denial, EffectiveCapabilities, Mode, NotGranted, command_line};
+pub use text::{escape_controls, normalize_path};
 pub use topic::{MAX_TOPIC_LEN, TopicError, validate_topic};

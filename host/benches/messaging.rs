@@ -1,10 +1,10 @@
 //! Components talking, against the same work done by hand, in one run.
 //!
 //! Both sides run the same guest (`tests/fixtures/messenger`). The baseline is what an
-//! embedder would write without airssys: raw wasmtime instances, each owned by a task that
-//! serves a tokio channel, with `airssys:core/messaging` implemented by sending into the
-//! target's channel (and, for a request, awaiting a oneshot). No deadlines, capability
-//! checks, routing or counters: only the work itself.
+//! embedder would write without airssys (`common/mod.rs`): raw wasmtime instances, each owned
+//! by a task that serves a tokio channel, with `airssys:core/messaging` implemented by sending
+//! into the target's channel (and, for a request, awaiting a oneshot). No deadlines,
+//! capability checks, routing or counters: only the work itself.
 //!
 //! - `c2c_request`: component A makes 1,000 requests to component B in one call;
 //! - `c2c_send`: A sends 20,000 messages to B, then asks B something (which queues behind
@@ -14,14 +14,14 @@
 //!
 //! Run: `cargo bench -p airssys-host --bench messaging`; results go in docs/benchmarks.md.
 
+mod common;
+
 use std::collections::HashMap;
 use std::hint::black_box;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use airssys_cli::build::{BuildOptions, build_crate, ensure_wasm_target};
 use airssys_host::{
     Capabilities, CapabilityKind, ComponentHandle, Host, LoadOptions, Payload, Source,
 };
@@ -29,26 +29,10 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::{Value, json};
 use tokio::runtime::Runtime;
 use tokio::sync::{mpsc, oneshot};
-use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Engine, Store};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime::Engine;
 
-mod raw {
-    wasmtime::component::bindgen!({
-        world: "component",
-        path: "../wit",
-        imports: {
-            "airssys:core/process.run": async,
-            "airssys:core/http.send": async,
-            "airssys:core/messaging.send": async,
-            "airssys:core/messaging.request": async,
-            "airssys:core/messaging.publish": async,
-        },
-        exports: { default: async },
-    });
-}
-
-use raw::airssys::core::{host, messaging, types};
+use common::raw::{self, airssys::core::types};
+use common::{Peers, RawCall, RawState, guest_wasm, raw_pre, raw_start_with};
 
 const REQUESTS: u64 = 1_000;
 const MESSAGES: u64 = 20_000;
@@ -57,119 +41,8 @@ const INSTANCES: usize = 1_000;
 /// sums 1,000 instances' counters, which costs about as much as a few messages).
 const POLL: Duration = Duration::from_millis(1);
 
-/// What a raw instance's task serves.
-enum RawCall {
-    Request(types::Request, oneshot::Sender<types::Payload>),
-    Message(types::Message),
-}
-
-/// The baseline's store data: WASI, and the channels of every instance by name.
-struct RawState {
-    wasi: WasiCtx,
-    table: ResourceTable,
-    name: String,
-    peers: Arc<HashMap<String, mpsc::Sender<RawCall>>>,
-}
-
-impl WasiView for RawState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-impl types::Host for RawState {}
-
-impl host::Host for RawState {
-    fn log(&mut self, _: types::LogLevel, _: String, _: Vec<(String, String)>) {}
-    fn now(&mut self) -> types::Datetime {
-        let since = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap();
-        types::Datetime {
-            seconds: since.as_secs(),
-            nanoseconds: since.subsec_nanos(),
-        }
-    }
-    fn config_get(&mut self, _: String) -> Option<String> {
-        None
-    }
-    fn config_entries(&mut self) -> Vec<(String, String)> {
-        Vec::new()
-    }
-    fn identity(&mut self) -> types::ComponentId {
-        types::ComponentId {
-            name: "messenger".into(),
-            version: "0.1.0".into(),
-        }
-    }
-    fn report_panic(&mut self, _: String, _: Option<String>) {}
-}
-
-impl messaging::Host for RawState {
-    async fn send(
-        &mut self,
-        to: String,
-        payload: types::Payload,
-        _: u32,
-    ) -> Result<(), messaging::Error> {
-        let message = types::Message {
-            source: Some(self.name.clone()),
-            topic: None,
-            timestamp: host::Host::now(self),
-            payload,
-        };
-        self.peer(&to)?
-            .send(RawCall::Message(message))
-            .await
-            .map_err(|_| messaging::Error::Stopped(to))
-    }
-
-    async fn request(
-        &mut self,
-        to: String,
-        payload: types::Payload,
-        _: u32,
-    ) -> Result<types::Payload, messaging::Error> {
-        let request = types::Request {
-            source: Some(self.name.clone()),
-            correlation_id: 0,
-            timestamp: host::Host::now(self),
-            payload,
-        };
-        let (reply, answer) = oneshot::channel();
-        self.peer(&to)?
-            .send(RawCall::Request(request, reply))
-            .await
-            .map_err(|_| messaging::Error::Stopped(to.clone()))?;
-        answer.await.map_err(|_| messaging::Error::Stopped(to))
-    }
-
-    async fn publish(
-        &mut self,
-        _: String,
-        _: types::Payload,
-        _: u32,
-    ) -> Result<messaging::Published, messaging::Error> {
-        Err(messaging::Error::Invalid(
-            "no topics in the baseline".into(),
-        ))
-    }
-}
-
-impl RawState {
-    fn peer(&self, to: &str) -> Result<mpsc::Sender<RawCall>, messaging::Error> {
-        self.peers
-            .get(to)
-            .cloned()
-            .ok_or_else(|| messaging::Error::NoSuchComponent(to.to_owned()))
-    }
-}
-
-/// Raw instances of one component, each served by a task over a channel of 64, like an
-/// airssys mailbox.
+/// Raw instances of one component, each owned by a task that serves a channel of 64 calls,
+/// like an airssys mailbox.
 struct Raw {
     engine: Engine,
     pre: raw::ComponentPre<RawState>,
@@ -178,22 +51,12 @@ struct Raw {
 impl Raw {
     fn new(bytes: &[u8]) -> Self {
         let engine = Engine::default();
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
-        types::add_to_linker::<_, HasSelf<RawState>>(&mut linker, |s| s).unwrap();
-        host::add_to_linker::<_, HasSelf<RawState>>(&mut linker, |s| s).unwrap();
-        messaging::add_to_linker::<_, HasSelf<RawState>>(&mut linker, |s| s).unwrap();
-        let component = Component::from_binary(&engine, bytes).unwrap();
-        let pre = raw::ComponentPre::new(linker.instantiate_pre(&component).unwrap()).unwrap();
+        let pre = raw_pre(&engine, bytes);
         Self { engine, pre }
     }
 
     /// Starts one task per name; returns their channels, and a count of messages handled.
-    fn spawn(
-        &self,
-        rt: &Runtime,
-        names: &[String],
-    ) -> (Arc<HashMap<String, mpsc::Sender<RawCall>>>, Arc<AtomicU64>) {
+    fn spawn(&self, rt: &Runtime, names: &[String]) -> (Peers, Arc<AtomicU64>) {
         let mut peers = HashMap::new();
         let mut inboxes = Vec::new();
         for name in names {
@@ -204,22 +67,11 @@ impl Raw {
         let peers = Arc::new(peers);
         let handled = Arc::new(AtomicU64::new(0));
         for (name, mut inbox) in inboxes {
-            let state = RawState {
-                wasi: WasiCtx::builder().build(),
-                table: ResourceTable::new(),
-                name,
-                peers: peers.clone(),
-            };
+            let state = RawState::new(&name, peers.clone());
             let (engine, pre, handled) = (self.engine.clone(), self.pre.clone(), handled.clone());
             rt.spawn(async move {
-                let mut store = Store::new(&engine, state);
-                let instance = pre.instantiate_async(&mut store).await.unwrap();
+                let (mut store, instance) = raw_start_with(&engine, &pre, state).await;
                 let guest = instance.airssys_core_lifecycle();
-                guest
-                    .call_init(&mut store, &Vec::new())
-                    .await
-                    .unwrap()
-                    .unwrap();
                 while let Some(call) = inbox.recv().await {
                     match call {
                         RawCall::Request(request, reply) => {
@@ -268,17 +120,6 @@ async fn ask(component: &ComponentHandle, op: &Value) -> Value {
     component.request_json(op).await.unwrap()
 }
 
-fn messenger_wasm() -> Vec<u8> {
-    ensure_wasm_target().unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let options = BuildOptions {
-        release: true,
-        target_dir: Some(root.join("target/guests")),
-        quiet: true,
-    };
-    std::fs::read(build_crate(&root.join("tests/fixtures/messenger"), &options).unwrap()).unwrap()
-}
-
 fn may_message(address: &str) -> LoadOptions {
     let mut grants = Capabilities::default();
     grants.add(CapabilityKind::Message, address).unwrap();
@@ -287,11 +128,12 @@ fn may_message(address: &str) -> LoadOptions {
 
 fn benches(c: &mut Criterion) {
     let rt = Runtime::new().unwrap();
-    let bytes = messenger_wasm();
+    let bytes = guest_wasm("tests/fixtures/messenger");
     let baseline = Raw::new(&bytes);
     // Permissive: the messenger declares more than these benchmarks grant.
     let host = Host::builder()
         .mode(airssys_host::Mode::Permissive)
+        .max_instances(INSTANCES + 2)
         .build()
         .unwrap();
     let prepared = rt

@@ -21,8 +21,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use airssys_cli::build::{BuildOptions, build_crate, ensure_wasm_target};
+use airssys_host::build::BuildOptions;
 use airssys_host::storage::{BatchOp, Namespace, Storage};
+use airssys_host::testing::build_with;
 use airssys_host::{Capabilities, CapabilityKind, ComponentHandle, Host, LoadOptions};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use redb::{Database, Durability, ReadableDatabase, TableDefinition};
@@ -83,14 +84,13 @@ fn engine(runtime: &Runtime, path: &Path, cache: u64) -> Namespace {
 }
 
 fn keeper_wasm() -> std::path::PathBuf {
-    ensure_wasm_target().unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let options = BuildOptions {
         release: true,
         target_dir: Some(root.join("target/guests")),
         quiet: true,
     };
-    build_crate(&root.join("tests/fixtures/keeper"), &options).unwrap()
+    build_with(root.join("tests/fixtures/keeper"), &options).unwrap()
 }
 
 /// A host on `storage` with `count` keepers granted the namespace `bench`.

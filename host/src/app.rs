@@ -27,6 +27,7 @@
 //! extra_roots = ["ca.pem"]      # PEM CA files trusted beside the system's roots
 //! allow_downgrade = false       # follow https -> http redirects (default false)
 //! nameservers = ["10.0.0.53:53"] # DNS servers instead of /etc/resolv.conf
+//! loopback_only = false         # components reach loopback addresses only (tests)
 //!
 //! [limits]                      # optional: defaults for every component
 //! memory = "64MiB"
@@ -441,13 +442,15 @@ struct RawHttp {
     allow_downgrade: Option<bool>,
     #[serde(default)]
     nameservers: Vec<std::net::SocketAddr>,
+    loopback_only: Option<bool>,
 }
 
 impl RawHttp {
     /// The settings, with root files resolved against `base`.
     fn settings(self, base: &Path) -> HttpSettings {
-        let mut settings =
-            HttpSettings::new().allow_downgrade(self.allow_downgrade.unwrap_or(false));
+        let mut settings = HttpSettings::new()
+            .allow_downgrade(self.allow_downgrade.unwrap_or(false))
+            .loopback_only(self.loopback_only.unwrap_or(false));
         for root in self.extra_roots {
             settings = settings.extra_root(base.join(root));
         }
@@ -700,6 +703,7 @@ mod tests {
             extra_roots = ["ca.pem"]
             allow_downgrade = true
             nameservers = ["127.0.0.53:53"]
+            loopback_only = true
             [limits]
             memory = "32MiB"
             storage = { max_keys = 10, max_value_size = "1KiB" }
@@ -735,7 +739,8 @@ mod tests {
         let http = HttpSettings::new()
             .extra_root("/app/ca.pem")
             .allow_downgrade(true)
-            .nameserver("127.0.0.53:53".parse().unwrap());
+            .nameserver("127.0.0.53:53".parse().unwrap())
+            .loopback_only(true);
         assert_eq!(builder.http, http);
         assert_eq!(
             (

@@ -27,10 +27,13 @@
 //! name): see [`LoadOptions::address`], [`Host::component`], [`Host::components`] and
 //! [`Host::stop`]. Errors, [`Event`]s and audit lines name it by its [`Identity`].
 //!
-//! Guests get WASI with no environment, and files, TCP connects and storage namespaces
-//! ([`HostBuilder::storage`], [`storage`]) only as the operator granted what they declared (see [`Mode`] and [`LoadOptions::grants`]); their stdout and
-//! stderr lines, and their `airssys::log` events, go to `tracing` on the `airssys::guest`
-//! target, tagged with their address and `name@version`.
+//! Guests get WASI with no environment, and files, TCP connects, storage namespaces
+//! ([`HostBuilder::storage`], [`storage`]) and other components (by address and by topic)
+//! only as the operator granted what they declared (see [`Mode`] and
+//! [`LoadOptions::grants`]); their stdout and stderr lines, and their `airssys::log` events,
+//! go to `tracing` on the `airssys::guest` target, tagged with their address and
+//! `name@version`. The embedder reaches components the same way: [`Host::send`],
+//! [`Host::request`], [`Host::publish`] and [`Host::subscribe`].
 //!
 //! Inside, the crate is layered, each layer using only those before it: plain types (errors,
 //! sources, limits, identity, events), policy (grants, the capability gate, audit), the host
@@ -42,6 +45,8 @@
 mod app;
 mod bindings;
 mod broker;
+pub mod build;
+mod clock;
 mod deploy;
 mod error;
 mod events;
@@ -61,6 +66,7 @@ mod stage;
 mod state;
 pub mod storage;
 mod supervision;
+pub mod testing;
 mod totals;
 
 pub use airssys_contract::{

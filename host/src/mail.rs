@@ -15,7 +15,7 @@ use crate::Result;
 /// `on_request`), or to a host [`Subscription`](crate::Subscription).
 ///
 /// ```no_run
-/// # async fn run(host: airssys_host::Host) -> airssys_host::Result<()> {
+/// # async fn run(host: airssys_host::Host) -> Result<(), Box<dyn std::error::Error>> {
 /// let mut placed = host.subscribe("orders.>")?;
 /// while let Some(message) = placed.recv().await {
 ///     println!("{:?} on {:?}: {}", message.source(), message.topic(), message.payload().as_text()?);
@@ -31,12 +31,18 @@ pub struct Message {
 }
 
 impl Message {
-    /// A message sent now by `source` (`None`: the host), on `topic` if published.
-    pub(crate) fn new(source: Option<Arc<str>>, topic: Option<Arc<str>>, payload: Payload) -> Self {
+    /// A message sent at `timestamp` (the host's clock) by `source` (`None`: the host), on
+    /// `topic` if published.
+    pub(crate) fn new(
+        source: Option<Arc<str>>,
+        topic: Option<Arc<str>>,
+        payload: Payload,
+        timestamp: SystemTime,
+    ) -> Self {
         Self {
             source,
             topic,
-            timestamp: SystemTime::now(),
+            timestamp,
             payload,
         }
     }

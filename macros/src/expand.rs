@@ -146,6 +146,8 @@ fn generate(manifest: &Manifest, mut item: ItemImpl) -> TokenStream {
             }
 
             impl ::airssys::__private::Registered for #ty {
+                const MANIFEST: &'static [u8] = #bytes;
+
                 fn with_state<__R>(
                     __f: impl ::core::ops::FnOnce(&::core::cell::RefCell<::core::option::Option<Self>>) -> __R,
                 ) -> __R {
@@ -153,7 +155,16 @@ fn generate(manifest: &Manifest, mut item: ItemImpl) -> TokenStream {
                 }
             }
 
+            // Only a wasm build exports the lifecycle: natively (`airssys::testing`) the glue is
+            // called directly, and several components can link into one test binary. A native
+            // build still holds on to the glue, so its code counts as used, as when exported.
+            #[cfg(not(target_arch = "wasm32"))]
+            #[used]
+            static __AIRSSYS_LIFECYCLE: ::airssys::__private::Lifecycle =
+                ::airssys::__private::Lifecycle::of::<#ty>();
+            #[cfg(target_arch = "wasm32")]
             type __AirssysExport = ::airssys::__private::Export<#ty>;
+            #[cfg(target_arch = "wasm32")]
             ::airssys::__private::bindings::export!(
                 __AirssysExport with_types_in ::airssys::__private::bindings
             );

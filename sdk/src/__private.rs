@@ -27,8 +27,18 @@ pub mod bindings {
 use bindings::airssys::core::types as wit;
 use bindings::exports::airssys::core::lifecycle::Guest;
 
-/// Where the macro keeps the one value of a component type per instance.
+/// What the macro registers for a component type: the manifest it embeds and where it keeps
+/// the one value of the type per instance.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an airssys component",
+    label = "not marked with #[airssys::component]",
+    note = "put `#[airssys::component(...)]` on the `impl Component for {Self}` block"
+)]
 pub trait Registered: Component {
+    /// The manifest, as the `airssys:manifest` custom section holds it (name, version and
+    /// declared capabilities), for `airssys::testing`, which has no binary to read it from.
+    const MANIFEST: &'static [u8];
+
     /// Runs `f` on the instance's state cell (a `thread_local!` the macro emits).
     fn with_state<R>(f: impl FnOnce(&RefCell<Option<Self>>) -> R) -> R;
 }
@@ -53,6 +63,35 @@ impl<T: Default> DefaultInit for T {
 
 /// Routes the lifecycle exports to a [`Component`] type.
 pub struct Export<T>(PhantomData<T>);
+
+/// The lifecycle functions of a component type, as the wasm build exports them. A native
+/// build keeps one in a `#[used]` static instead, so the component's code is used (for the
+/// dead-code lint) as it is when exported; `airssys::testing` calls the same functions.
+pub struct Lifecycle {
+    /// `init`.
+    pub init: fn(wit::Config) -> Result<(), wit::Error>,
+    /// `handle-message`.
+    pub handle_message: fn(wit::Message) -> Result<(), wit::Error>,
+    /// `handle-request`.
+    pub handle_request: fn(wit::Request) -> Result<wit::Payload, wit::Error>,
+    /// `health`.
+    pub health: fn() -> wit::HealthStatus,
+    /// `shutdown`.
+    pub shutdown: fn(),
+}
+
+impl Lifecycle {
+    /// The lifecycle of `T`.
+    pub const fn of<T: Registered>() -> Self {
+        Self {
+            init: Export::<T>::init,
+            handle_message: Export::<T>::handle_message,
+            handle_request: Export::<T>::handle_request,
+            health: Export::<T>::health,
+            shutdown: Export::<T>::shutdown,
+        }
+    }
+}
 
 impl<T: Registered> Guest for Export<T> {
     fn init(config: wit::Config) -> Result<(), wit::Error> {
@@ -170,21 +209,30 @@ fn to_wit_error(err: crate::Error) -> wit::Error {
 }
 
 /// Sends panic messages to the host before the panic aborts into a trap, so the host can
-/// report why the instance died instead of a bare `unreachable`.
+/// report why the instance died instead of a bare `unreachable`. Natively, a panic in a call
+/// the test host (`airssys::testing`) runs is reported to it; any other goes to the hook that
+/// was there before.
 fn install_panic_hook() {
     static HOOK: Once = Once::new();
     HOOK.call_once(|| {
-        std::panic::set_hook(Box::new(|info| {
-            let payload = info.payload();
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "panic with a non-string payload".to_owned());
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let message = panic_message(info.payload());
             let location = info
                 .location()
                 .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
-            crate::host::report_panic(&message, location.as_deref());
+            if !crate::host::report_panic(&message, location.as_deref()) {
+                previous(info);
+            }
         }));
     });
+}
+
+/// A panic's message from its payload.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic with a non-string payload".to_owned())
 }

@@ -142,39 +142,6 @@ mod imp {
     }
 }
 
-/// Off wasm there is no host to ask: every call says so.
+/// Off wasm, the test host of the current call serves them (`airssys::testing`).
 #[cfg(not(target_arch = "wasm32"))]
-mod imp {
-    use super::Metadata;
-    use crate::{Error, Result};
-
-    fn no_host<T>() -> Result<T> {
-        Err(Error::unsupported(
-            "airssys::fs needs the airssys host; it works inside a component only",
-        ))
-    }
-    pub(super) fn read(_: &str) -> Result<Vec<u8>> {
-        no_host()
-    }
-    pub(super) fn write(_: &str, _: &[u8]) -> Result<()> {
-        no_host()
-    }
-    pub(super) fn append(_: &str, _: &[u8]) -> Result<()> {
-        no_host()
-    }
-    pub(super) fn list_dir(_: &str) -> Result<Vec<String>> {
-        no_host()
-    }
-    pub(super) fn metadata(_: &str) -> Result<Metadata> {
-        no_host()
-    }
-    pub(super) fn create_dir(_: &str) -> Result<()> {
-        no_host()
-    }
-    pub(super) fn remove(_: &str) -> Result<()> {
-        no_host()
-    }
-    pub(super) fn rename(_: &str, _: &str) -> Result<()> {
-        no_host()
-    }
-}
+use crate::testing::files as imp;

@@ -31,13 +31,13 @@ use crate::{Error, Result};
 /// An HTTP request, built up and then [`send`](Self::send)-ed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
-    method: String,
-    url: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+    pub(crate) method: String,
+    pub(crate) url: String,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
     timeout: Duration,
-    max_response: u32,
-    max_redirects: u8,
+    pub(crate) max_response: u32,
+    pub(crate) max_redirects: u8,
 }
 
 /// The final response.
@@ -166,14 +166,6 @@ mod imp {
     }
 }
 
+/// Off wasm, the test host of the current call answers (`airssys::testing`).
 #[cfg(not(target_arch = "wasm32"))]
-mod imp {
-    use super::{Request, Response};
-    use crate::{Error, Result};
-
-    pub(super) fn send(_: &Request) -> Result<Response> {
-        Err(Error::unsupported(
-            "airssys::http needs the airssys host; it works inside a component only",
-        ))
-    }
-}
+use crate::testing::http as imp;

@@ -61,6 +61,9 @@
 //!
 //! Components talk through [`msg`]: requests and messages to an address, publishes to the
 //! subscribers of a topic, each typed with serde if you like (`msg::request_json`).
+//!
+//! A component's own `cargo test` drives it natively with [`testing::TestHost`], which serves
+//! every host API from memory with the host's rules: no wasm build needed.
 #![deny(missing_docs)]
 
 extern crate self as airssys;
@@ -75,6 +78,8 @@ mod message;
 pub mod msg;
 pub mod process;
 pub mod storage;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing;
 
 #[doc(hidden)]
 pub mod __private;

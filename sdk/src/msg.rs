@@ -28,8 +28,9 @@
 //!
 //! Every call waits at most its timeout ([`DEFAULT_TIMEOUT`] unless [`with_timeout`] says
 //! otherwise), and never past the deadline of the handler it is called from. A full mailbox
-//! makes it wait for room; a request also waits for the reply. Off wasm (native unit tests)
-//! every call fails with [`MsgError::Unsupported`].
+//! makes it wait for room; a request also waits for the reply. Off wasm, the test host of
+//! `airssys::testing` checks them as the host does and delivers them to the components the
+//! test scripted; with no test host every call fails with [`MsgError::Unsupported`].
 
 use std::time::Duration;
 
@@ -284,31 +285,9 @@ mod imp {
     }
 }
 
+/// Off wasm, the test host of the current call delivers them (`airssys::testing`).
 #[cfg(not(target_arch = "wasm32"))]
-mod imp {
-    use std::time::Duration;
-
-    use super::{MsgError, Published};
-    use crate::Payload;
-
-    fn unsupported() -> MsgError {
-        MsgError::Unsupported(
-            "airssys::msg needs the airssys host; it works inside a component only".to_owned(),
-        )
-    }
-
-    pub(super) fn send(_: &str, _: Payload, _: Duration) -> Result<(), MsgError> {
-        Err(unsupported())
-    }
-
-    pub(super) fn request(_: &str, _: Payload, _: Duration) -> Result<Payload, MsgError> {
-        Err(unsupported())
-    }
-
-    pub(super) fn publish(_: &str, _: Payload, _: Duration) -> Result<Published, MsgError> {
-        Err(unsupported())
-    }
-}
+use crate::testing::msg as imp;
 
 #[cfg(test)]
 mod tests {

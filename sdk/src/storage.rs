@@ -27,8 +27,9 @@
 //! ```
 //!
 //! Errors are [`StorageError`]s, typed so a caller can react (a [`Conflict`] carries what the
-//! key holds now); `?` turns one into the crate's [`Error`] in a handler. Off wasm there is no
-//! host: [`open`] fails with [`StorageError::Unsupported`].
+//! key holds now); `?` turns one into the crate's [`Error`] in a handler. Off wasm, the test
+//! host of `airssys::testing` serves them with the host's rules; with no test host, [`open`]
+//! fails with [`StorageError::Unsupported`].
 //!
 //! [`Conflict`]: StorageError::Conflict
 
@@ -399,7 +400,7 @@ pub struct Batch<'a> {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Write {
+pub(crate) enum Write {
     Set(Vec<u8>, Vec<u8>),
     Delete(Vec<u8>),
 }
@@ -536,62 +537,9 @@ mod imp {
     }
 }
 
-/// Off wasm there is no host: opening fails, so no handle (and no other call) can exist.
+/// Off wasm, the test host of the current call serves them (`airssys::testing`).
 #[cfg(not(target_arch = "wasm32"))]
-mod imp {
-    use super::{Entry, Expect, KeyPage, Revision, StorageError, Write};
-
-    #[derive(Debug)]
-    pub(super) enum Handle {}
-
-    pub(super) fn open(_: &str) -> Result<Handle, StorageError> {
-        Err(StorageError::Unsupported(
-            "airssys::storage needs the airssys host; it works inside a component only".into(),
-        ))
-    }
-
-    pub(super) fn get(ns: &Handle, _: &[u8]) -> Result<Option<Entry>, StorageError> {
-        match *ns {}
-    }
-
-    pub(super) fn exists(ns: &Handle, _: &[u8]) -> Result<bool, StorageError> {
-        match *ns {}
-    }
-
-    pub(super) fn set(ns: &Handle, _: &[u8], _: &[u8]) -> Result<Revision, StorageError> {
-        match *ns {}
-    }
-
-    pub(super) fn delete(ns: &Handle, _: &[u8]) -> Result<(), StorageError> {
-        match *ns {}
-    }
-
-    pub(super) fn list(
-        ns: &Handle,
-        _: &[u8],
-        _: Option<&str>,
-        _: u32,
-    ) -> Result<KeyPage, StorageError> {
-        match *ns {}
-    }
-
-    pub(super) fn compare_and_swap(
-        ns: &Handle,
-        _: &[u8],
-        _: &Expect,
-        _: Option<&[u8]>,
-    ) -> Result<Option<Revision>, StorageError> {
-        match *ns {}
-    }
-
-    pub(super) fn increment(ns: &Handle, _: &[u8], _: i64) -> Result<i64, StorageError> {
-        match *ns {}
-    }
-
-    pub(super) fn batch(ns: &Handle, _: &[Write]) -> Result<(), StorageError> {
-        match *ns {}
-    }
-}
+use crate::testing::storage as imp;
 
 #[cfg(test)]
 mod tests {
@@ -603,7 +551,7 @@ mod tests {
         assert!(matches!(err, StorageError::Unsupported(_)), "{err:?}");
         let err = Error::from(err);
         assert_eq!(err.kind(), ErrorKind::Unsupported);
-        assert!(err.message().contains("inside a component only"), "{err}");
+        assert!(err.message().contains("inside a component"), "{err}");
     }
 
     #[test]

@@ -1,17 +1,17 @@
 //! Shared helpers for the end-to-end tests: guest components built from source in this
 //! repository (once per test process), and the hand-written WAT fixtures in `tests/wat/`.
 
-use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use airssys_cli::build::{BuildOptions, build_crate, ensure_wasm_target};
+use airssys_host::build::BuildOptions;
 use airssys_host::{
     Capabilities, CapabilityKind, ComponentHandle, ErrorKind, Host, HostBuilder, LoadOptions, Mode,
+    testing,
 };
 use hickory_proto::op::{Message, MessageType, ResponseCode};
 use hickory_proto::rr::rdata::{A, AAAA};
@@ -37,26 +37,13 @@ pub fn guest_target_dir() -> PathBuf {
 /// `examples/hello`) in release mode for wasm32-wasip2 and returns its component's path.
 /// Each crate is built at most once per test process.
 pub fn guest(crate_dir: &str) -> PathBuf {
-    static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
-    let mut built = BUILT
-        .get_or_init(|| {
-            ensure_wasm_target().expect("the wasm32-wasip2 target is needed to build guests");
-            Mutex::default()
-        })
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    if let Some(path) = built.get(crate_dir) {
-        return path.clone();
-    }
     let options = BuildOptions {
         release: true,
         target_dir: Some(guest_target_dir()),
         quiet: true,
     };
-    let path = build_crate(&workspace_root().join(crate_dir), &options)
-        .unwrap_or_else(|err| panic!("building {crate_dir} failed: {err}"));
-    built.insert(crate_dir.to_owned(), path.clone());
-    path
+    testing::build_with(workspace_root().join(crate_dir), &options)
+        .unwrap_or_else(|err| panic!("building {crate_dir} failed: {err}"))
 }
 
 /// Starts the guest crate at `crate_dir` on a permissive host, granting it `kind` on

@@ -47,14 +47,15 @@ pub fn assert_fails_with(out: &Output, needles: &[&str]) {
     }
 }
 
-/// Builds the guest crate at `crate_dir` (relative to the workspace) into target/guests.
+/// Builds the guest crate at `crate_dir` (relative to the workspace) into target/guests, once
+/// per test process.
 pub fn guest(crate_dir: &str) -> PathBuf {
     let options = airssys_cli::build::BuildOptions {
         release: true,
         target_dir: Some(guests_target_dir()),
         quiet: true,
     };
-    airssys_cli::build::build_crate(&workspace().join(crate_dir), &options)
+    airssys_host::testing::build_with(workspace().join(crate_dir), &options)
         .unwrap_or_else(|err| panic!("building {crate_dir}: {err}"))
 }
 

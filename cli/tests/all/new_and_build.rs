@@ -183,3 +183,146 @@ fn cargo_component_builds_the_template() {
     let wasm = built.iter().find(|p| p.is_file());
     assert_is_component(wasm.expect("cargo component build wrote demo_component.wasm"));
 }
+
+/// What a new user writes in a crate made by `airssys new`: a component that reads its
+/// configuration, stores data and requests another component, with a native test of it.
+const VISITS: &str = r#"
+use airssys::prelude::*;
+use airssys::{msg, storage};
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize)]
+struct Visit { page: String, item: String }
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct Reply { greeting: String, visits: i64, cents: u64 }
+
+#[derive(Serialize, Deserialize)]
+struct Quote { item: String, qty: u32 }
+
+#[derive(Serialize, Deserialize)]
+struct Price { cents: u64 }
+
+struct Visits { greeting: String }
+
+#[airssys::component(name = "visits", capabilities(storage("visits"), message("pricing")))]
+impl Component for Visits {
+    fn init(config: &Config) -> Result<Self> {
+        Ok(Visits { greeting: config.require("greeting")?.to_owned() })
+    }
+
+    fn on_request(&mut self, req: Request) -> Result<Payload> {
+        let Visit { page, item } = req.json()?;
+        let visits = storage::open("visits")?.increment(&page, 1)?;
+        let qty = u32::try_from(visits).map_err(|_| Error::internal("too many visits"))?;
+        let Price { cents } = msg::request_json("pricing", &Quote { item, qty })?;
+        Payload::json(&Reply { greeting: self.greeting.clone(), visits, cents })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use airssys::testing::{CapabilityKind::{Message, Storage}, TestHost};
+
+    use super::*;
+
+    #[test]
+    fn greets_counts_and_prices() {
+        let host = TestHost::new()
+            .config("greeting", "Hi")
+            .grant(Storage, "visits")
+            .grant(Message, "pricing")
+            .reply_json("pricing", |q: Quote| Ok(Price { cents: 40 * u64::from(q.qty) }));
+        let mut visits = host.start::<Visits>().unwrap();
+        let visit = Visit { page: "/".into(), item: "apple".into() };
+        let first: Reply = visits.request_json(&visit).unwrap();
+        assert_eq!(first, Reply { greeting: "Hi".into(), visits: 1, cents: 40 });
+        let second: Reply = visits.request_json(&visit).unwrap();
+        assert_eq!(second, Reply { greeting: "Hi".into(), visits: 2, cents: 80 });
+        assert_eq!(host.stored("visits", "/").unwrap(), Some(b"2".to_vec()));
+    }
+
+    #[test]
+    fn refuses_without_its_configuration() {
+        let err = TestHost::new().mode(airssys::testing::Mode::Development)
+            .start::<Visits>().unwrap_err();
+        assert!(err.to_string().contains("missing configuration `greeting`"), "{err}");
+    }
+}
+"#;
+
+#[test]
+fn a_new_component_is_tested_natively_and_runs_the_same_under_up() {
+    let (_tmp, dir) = new_crate("visits");
+    std::fs::write(dir.join("src/lib.rs"), VISITS).unwrap();
+
+    // `cargo test` in the crate: native, no wasm build.
+    let out = airssys_host::build::cargo_command()
+        .args(["test", "--offline", "--quiet"])
+        .env("CARGO_TARGET_DIR", guests_target_dir())
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cargo test failed:\n{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("2 passed"), "{}", stdout(&out));
+
+    // The same component under `airssys up`, beside the real `pricing`, answers as the test said.
+    let visits = build(&dir);
+    let pricing = guest("examples/shop/pricing");
+    let app = dir.join("airssys.toml");
+    std::fs::write(
+        &app,
+        format!(
+            r#"
+[storage]
+memory = true
+
+[components.visits]
+source = "{}"
+config = {{ greeting = "Hi" }}
+grants = {{ storage = ["visits"], message = ["pricing"] }}
+
+[components.pricing]
+source = "{}"
+config = {{ apple = "40" }}
+grants = {{ publish = ["prices.quoted"] }}
+"#,
+            visits.display(),
+            pricing.display()
+        ),
+    )
+    .unwrap();
+    let visit = r#"visits={"page": "/", "item": "apple"}"#;
+    let out = airssys(
+        &dir,
+        &[
+            "up",
+            app.to_str().unwrap(),
+            "--check",
+            "--request",
+            visit,
+            "--request",
+            visit,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let replies: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .filter_map(|line| line.strip_prefix("visits: "))
+        .map(|reply| serde_json::from_str(reply).unwrap())
+        .collect();
+    assert_eq!(
+        replies,
+        [
+            serde_json::json!({ "greeting": "Hi", "visits": 1, "cents": 40 }),
+            serde_json::json!({ "greeting": "Hi", "visits": 2, "cents": 80 }),
+        ],
+        "{}",
+        stdout(&out)
+    );
+}

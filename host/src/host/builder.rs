@@ -9,10 +9,12 @@ use std::time::Duration;
 use wasmtime::component::Linker;
 use wasmtime::{Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
 
+use crate::clock::Clock;
 use crate::interfaces::{HttpClient, StoreData};
 use crate::policy::AuditLog;
 use crate::signature::Trust;
 use crate::storage::Storage;
+use crate::testing::TestClock;
 use crate::{
     DEFAULT_MAX_COMPONENT_SIZE, Error, HttpSettings, Limits, MAX_CALL_TIMEOUT, Mode, PublicKey,
     Result, Supervision, interfaces,
@@ -94,6 +96,7 @@ const WASM_STACKS: RangeInclusive<usize> = 64 << 10..=64 << 20;
 /// | [`keep_versions`](Self::keep_versions) | 5 per address | 1 or more |
 /// | [`trust_key`](Self::trust_key) | none | Ed25519 public keys |
 /// | [`require_signatures`](Self::require_signatures) | off | |
+/// | [`clock`](Self::clock) | the system's clocks | |
 ///
 /// A value outside its range fails [`build`](Self::build) with [`Error::Config`] naming the
 /// setting and the range.
@@ -127,6 +130,7 @@ pub struct HostBuilder {
     pub(crate) keep_versions: usize,
     pub(crate) cache_dir: Option<PathBuf>,
     pub(crate) max_disk_cache: u64,
+    pub(crate) clock: Clock,
 }
 
 impl Default for HostBuilder {
@@ -152,6 +156,7 @@ impl Default for HostBuilder {
             keep_versions: DEFAULT_KEEP_VERSIONS,
             cache_dir: None,
             max_disk_cache: DEFAULT_MAX_DISK_CACHE,
+            clock: Clock::default(),
         }
     }
 }
@@ -328,6 +333,13 @@ impl HostBuilder {
     /// the component) and reported, not required.
     pub fn require_signatures(mut self, require: bool) -> Self {
         self.trust.required = require;
+        self
+    }
+
+    /// The time components see (WASI's wall and monotonic clocks, `airssys::now`, message
+    /// timestamps) follows `clock`, which the test moves, instead of the system's: for tests.
+    pub fn clock(mut self, clock: TestClock) -> Self {
+        self.clock = Clock::from_test(clock);
         self
     }
 

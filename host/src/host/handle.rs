@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
 
+use crate::clock::Clock;
 use crate::mail::{Call, Message, next_correlation};
 use crate::policy::EffectiveCapabilities;
 use crate::registry::{ComponentInfo, Entry};
@@ -34,11 +35,13 @@ use crate::{Error, Identity, MemoryUsage, Result, State};
 #[derive(Clone)]
 pub struct ComponentHandle {
     entry: Arc<Entry>,
+    /// Stamps what the handle sends.
+    clock: Clock,
 }
 
 impl ComponentHandle {
-    pub(crate) fn new(entry: Arc<Entry>) -> Self {
-        Self { entry }
+    pub(crate) fn new(entry: Arc<Entry>, clock: Clock) -> Self {
+        Self { entry, clock }
     }
 
     /// Counters of requests, messages, traps, restarts and denials.
@@ -103,7 +106,7 @@ impl ComponentHandle {
     pub async fn request(&self, payload: Payload) -> Result<Payload> {
         let (reply, answer) = oneshot::channel();
         let call = Call::Request {
-            message: Message::new(None, None, payload),
+            message: Message::new(None, None, payload, self.clock.now()),
             correlation: next_correlation(),
             reply,
         };
@@ -129,7 +132,7 @@ impl ComponentHandle {
     /// room if it is full); the component's handling is not awaited, and a failure there is
     /// logged on the `airssys::host` target.
     pub async fn send(&self, payload: Payload) -> Result<()> {
-        let message = Message::new(None, None, payload);
+        let message = Message::new(None, None, payload, self.clock.now());
         self.entry.deliver(Call::Message(message), None).await
     }
 

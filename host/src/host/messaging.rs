@@ -27,7 +27,7 @@ impl Host {
     pub async fn send(&self, to: &str, payload: Payload) -> Result<()> {
         check_address(to)?;
         let mut deadline = Deadline::after(self.inner.settings.send_timeout, None);
-        let message = Message::new(None, None, payload);
+        let message = Message::new(None, None, payload, self.inner.settings.clock.now());
         self.inner.broker.send(to, message, &mut deadline).await
     }
 
@@ -48,7 +48,7 @@ impl Host {
     /// ```
     pub async fn request(&self, to: &str, payload: Payload, timeout: Duration) -> Result<Payload> {
         check_address(to)?;
-        let message = Message::new(None, None, payload);
+        let message = Message::new(None, None, payload, self.inner.settings.clock.now());
         self.inner
             .broker
             .request(to, message, &mut Deadline::after(timeout, None))
@@ -84,7 +84,12 @@ impl Host {
             reason: err.reason().to_owned(),
         })?;
         let mut deadline = Deadline::after(self.inner.settings.send_timeout, None);
-        let message = Message::new(None, Some(topic.into()), payload);
+        let message = Message::new(
+            None,
+            Some(topic.into()),
+            payload,
+            self.inner.settings.clock.now(),
+        );
         self.inner.broker.publish(message, &mut deadline).await
     }
 

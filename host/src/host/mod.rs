@@ -212,7 +212,10 @@ impl Host {
 
     /// The component at `address`, if there is one (running, or stopped and not yet replaced).
     pub fn component(&self, address: &str) -> Option<ComponentHandle> {
-        self.inner.registry.get(address).map(ComponentHandle::new)
+        self.inner
+            .registry
+            .get(address)
+            .map(|entry| ComponentHandle::new(entry, self.inner.settings.clock.clone()))
     }
 
     /// Every component this host keeps, in address order: identity, state, uptime, counters
@@ -249,7 +252,9 @@ impl Host {
             .ok_or_else(|| Error::UnknownAddress {
                 address: address.to_owned(),
             })?;
-        ComponentHandle::new(entry.clone()).shutdown().await?;
+        ComponentHandle::new(entry.clone(), self.inner.settings.clock.clone())
+            .shutdown()
+            .await?;
         self.inner.registry.remove(address, &entry);
         Ok(())
     }

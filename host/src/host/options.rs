@@ -1,6 +1,6 @@
 //! What a component is started with.
 
-use crate::{Capabilities, Limits, Supervision};
+use crate::{Capabilities, CapabilityKind, Limits, PatternError, Supervision};
 
 /// Options for starting a component: its address, what its `init` receives, its limits,
 /// supervision and grants. Unset limits and supervision come from the
@@ -116,5 +116,19 @@ impl LoadOptions {
     pub fn grants(mut self, grants: Capabilities) -> Self {
         self.grants = grants;
         self
+    }
+
+    /// Adds one grant to [`grants`](Self::grants): `pattern` of `kind`, checked against the
+    /// kind's grammar.
+    ///
+    /// ```
+    /// use airssys_host::{CapabilityKind::Storage, LoadOptions};
+    /// let options = LoadOptions::new().grant(Storage, "visits")?;
+    /// assert!(LoadOptions::new().grant(Storage, "visits..x").is_err());
+    /// # Ok::<(), airssys_host::PatternError>(())
+    /// ```
+    pub fn grant(mut self, kind: CapabilityKind, pattern: &str) -> Result<Self, PatternError> {
+        self.grants.add(kind, pattern)?;
+        Ok(self)
     }
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use airssys_contract::{Manifest, validate_name};
+use airssys_contract::{Capabilities, Manifest, validate_name};
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
@@ -10,8 +10,8 @@ use super::disk_cache::DiskCache;
 use super::{ComponentHandle, Host, LoadOptions};
 use crate::bindings;
 use crate::inspect::{Inspection, inspect_named};
-use crate::interfaces::{ComponentStorage, StoreData};
-use crate::policy::EffectiveCapabilities;
+use crate::interfaces::{ComponentStorage, HostServices, StoreData};
+use crate::policy::{EffectiveCapabilities, Mode};
 use crate::registry::{Entry, Kit, Release, ReleaseParts, VersionState};
 use crate::runtime::Blueprint;
 use crate::{Error, Identity, Result, SignatureStatus};
@@ -153,11 +153,16 @@ impl Prepared {
         for instance in unstarted {
             if let Err(err) = instance.start(&release, &entry).await {
                 // A pool starts whole or not at all: the instances already up stop.
-                ComponentHandle::new(entry).shutdown().await?;
+                ComponentHandle::new(entry, self.host.inner.settings.clock.clone())
+                    .shutdown()
+                    .await?;
                 return Err(err);
             }
         }
-        Ok(ComponentHandle::new(entry))
+        Ok(ComponentHandle::new(
+            entry,
+            self.host.inner.settings.clock.clone(),
+        ))
     }
 
     /// A version of this component to keep at an address as number `id`, ready to start
@@ -200,18 +205,16 @@ impl Prepared {
             .supervision
             .clone()
             .unwrap_or_else(|| settings.supervision.clone());
-        let capabilities = Arc::new(EffectiveCapabilities::decide(
-            &identity.to_string(),
-            manifest.capabilities(),
-            &options.grants,
-            settings.mode,
-        )?);
+        let capabilities = Arc::new(decide(&identity, manifest, &options.grants, settings.mode)?);
         let blueprint = Arc::new(Blueprint {
             pre: self.compiled.pre.clone(),
             config: Arc::new(options.config.clone()),
             limits,
             fuel_metering: settings.fuel_metering,
-            http: host.http.clone(),
+            services: HostServices {
+                http: host.http.clone(),
+                clock: settings.clock.clone(),
+            },
             broker: Arc::downgrade(&host.broker),
             storage: Arc::new(ComponentStorage::new(settings.storage.clone())),
             epoch_tick: settings.epoch_tick,
@@ -236,4 +239,30 @@ impl Prepared {
         };
         Ok(Release::new(parts, state))
     }
+}
+
+/// What the component may use under `mode`, warning loudly when development mode grants
+/// whatever it declares.
+fn decide(
+    identity: &Identity,
+    manifest: &Manifest,
+    grants: &Capabilities,
+    mode: Mode,
+) -> Result<EffectiveCapabilities> {
+    let declared = manifest.capabilities();
+    let capabilities =
+        EffectiveCapabilities::decide(declared, grants, mode).map_err(|refused| {
+            Error::NotGranted {
+                component: identity.to_string(),
+                missing: refused.missing,
+            }
+        })?;
+    if mode == Mode::Development && !declared.is_empty() {
+        tracing::warn!(
+            target: "airssys::audit",
+            component = %identity,
+            "DEVELOPMENT MODE: granting every capability {identity} declares; never use this mode in production"
+        );
+    }
+    Ok(capabilities)
 }

@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::time::SystemTime;
 
 use wasmtime::component::{HasSelf, Linker};
 
 use crate::Identity;
 use crate::bindings::airssys::core::{host, types};
 use crate::bindings::{datetime, wit};
+use crate::clock::Clock;
 use crate::error::GuestPanic;
 use crate::policy::{escape_controls, truncate, truncate_str};
 
@@ -32,6 +32,8 @@ pub(crate) struct CoreCtx {
     pub(crate) log: Arc<LogBudget>,
     /// Set by `report-panic` just before the guest traps; read when the trap is classified.
     pub(crate) panic: Option<GuestPanic>,
+    /// What `now` answers.
+    clock: Clock,
 }
 
 impl CoreCtx {
@@ -39,12 +41,14 @@ impl CoreCtx {
         identity: Arc<Identity>,
         config: Arc<Vec<(String, String)>>,
         log: Arc<LogBudget>,
+        clock: Clock,
     ) -> Self {
         Self {
             identity,
             config,
             log,
             panic: None,
+            clock,
         }
     }
 }
@@ -111,7 +115,7 @@ impl host::Host for CoreCtx {
     }
 
     fn now(&mut self) -> wit::Datetime {
-        datetime(SystemTime::now())
+        datetime(self.clock.now())
     }
 
     fn config_get(&mut self, key: String) -> Option<String> {

@@ -14,6 +14,7 @@ use crate::Limits;
 use crate::bindings::airssys::core::messaging::{self, Error, Published};
 use crate::bindings::{guest_error_value, wit};
 use crate::broker::{Broker, Deadline};
+use crate::clock::Clock;
 use crate::mail::Message;
 use crate::policy::{Denied, Gate, escape_controls};
 
@@ -26,15 +27,23 @@ pub(crate) struct MessagingCtx {
     sent: Arc<Sent>,
     /// Every wait of this instance ends through it; kept across calls (see [`Deadline`]).
     deadline: Deadline,
+    /// Stamps what it sends.
+    clock: Clock,
 }
 
 impl MessagingCtx {
-    pub(crate) fn new(broker: Weak<dyn Broker>, source: &str, sent: Arc<Sent>) -> Self {
+    pub(crate) fn new(
+        broker: Weak<dyn Broker>,
+        source: &str,
+        sent: Arc<Sent>,
+        clock: Clock,
+    ) -> Self {
         Self {
             broker,
             source: Arc::from(source),
             sent,
             deadline: Deadline::after(Duration::ZERO, None),
+            clock,
         }
     }
 }
@@ -162,7 +171,13 @@ impl Messaging<'_> {
             )));
         }
         let payload = Payload::new(payload.content_type, payload.body);
-        Ok(Message::new(Some(self.ctx.source.clone()), topic, payload))
+        let timestamp = self.ctx.clock.now();
+        Ok(Message::new(
+            Some(self.ctx.source.clone()),
+            topic,
+            payload,
+            timestamp,
+        ))
     }
 
     fn broker(&self) -> Result<Arc<dyn Broker>, Error> {

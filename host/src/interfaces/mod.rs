@@ -33,6 +33,7 @@ pub(crate) use self::messaging::{MessagingCtx, Sent};
 pub(crate) use self::storage::ComponentStorage;
 use self::storage::StorageCtx;
 use crate::bindings::wit;
+use crate::clock::Clock;
 use crate::limits::Limiter;
 use crate::policy::{Denied, Gate};
 use crate::{Identity, Limits};
@@ -57,21 +58,29 @@ pub(crate) struct StoreData {
     pub(crate) limiter: Limiter,
 }
 
+/// What the host gives every instance alike: its HTTP client and its clock.
+#[derive(Clone)]
+pub(crate) struct HostServices {
+    pub(crate) http: Arc<HttpClient>,
+    pub(crate) clock: Clock,
+}
+
 impl StoreData {
     pub(crate) fn new(
         gate: Arc<Gate>,
         config: Arc<Vec<(String, String)>>,
         limits: Limits,
         limiter: Limiter,
-        http: Arc<HttpClient>,
+        services: &HostServices,
         messaging: MessagingCtx,
         storage: Arc<ComponentStorage>,
     ) -> Self {
         let log = Arc::new(LogBudget::default());
+        let HostServices { http, clock } = services.clone();
         Self {
-            wasi: wasi::context(&gate, &log),
+            wasi: wasi::context(&gate, &log, &clock, http.loopback_only()),
             storage: StorageCtx::new(storage),
-            core: CoreCtx::new(gate.identity().clone(), config, log),
+            core: CoreCtx::new(gate.identity().clone(), config, log, clock),
             http,
             messaging,
             gate,

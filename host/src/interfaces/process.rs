@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use airssys_contract::CapabilityKind;
+use airssys_contract::{CapabilityKind, command_line};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 use wasmtime::component::{HasData, Linker};
@@ -40,10 +40,7 @@ pub(crate) fn add_to_linker<T: Send + 'static>(
 impl process::Host for Processes<'_> {
     async fn run(&mut self, command: GuestCommand) -> Result<Output, wit::Error> {
         let args: Vec<&str> = command.args.iter().map(String::as_str).collect();
-        let line = std::iter::once(command.program.as_str())
-            .chain(args.iter().copied())
-            .collect::<Vec<_>>()
-            .join(" ");
+        let line = command_line(&command.program, &args);
         self.gate.check_process(&command.program, &args, &line)?;
         for (key, _) in &command.env {
             self.check_env(key)?;
@@ -149,15 +146,9 @@ impl Processes<'_> {
     /// The environment is an allow-list: a variable reaches the child only when `env` allows
     /// its name (declared and granted). Many variables make a program run other code
     /// (`GIT_SSH_COMMAND`, `BASH_ENV`, `PYTHONPATH`, ...); a name the grammar refuses
-    /// (`LD_*`, `DYLD_*`, `GCONV_PATH`) can never be allowed, and the refusal says why.
+    /// (`LD_*`, `DYLD_*`, `GCONV_PATH`) can never be allowed, and the refusal (worded by the
+    /// contract) says why.
     fn check_env(&self, key: &str) -> Result<(), Denied> {
-        self.gate.check(CapabilityKind::Env, key).map_err(|denied| {
-            match CapabilityKind::Env.validate(key) {
-                Err(never) => Denied {
-                    message: format!("{}; {}", denied.message, never.reason()),
-                },
-                Ok(()) => denied,
-            }
-        })
+        self.gate.check(CapabilityKind::Env, key)
     }
 }

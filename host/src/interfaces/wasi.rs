@@ -1,5 +1,5 @@
 //! WASI 0.2 from `wasmtime-wasi`, granting only what the gate allows: no environment or
-//! arguments, stdout and stderr to the log, preopens for whole effective trees (no symlinks
+//! arguments, the host's clock, stdout and stderr to the log, preopens for whole effective trees (no symlinks
 //! made in them), and TCP connects the gate checks one by one.
 
 use std::os::fd::AsRawFd;
@@ -13,10 +13,16 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiView};
 
 use super::core::LogBudget;
 use super::stdio::GuestOutput;
+use crate::clock::Clock;
 use crate::policy::{EffectiveCapabilities, Gate};
 
 /// The instance's WASI context: nothing granted beyond what `gate` allows.
-pub(crate) fn context(gate: &Arc<Gate>, log: &Arc<LogBudget>) -> WasiCtx {
+pub(crate) fn context(
+    gate: &Arc<Gate>,
+    log: &Arc<LogBudget>,
+    clock: &Clock,
+    loopback_only: bool,
+) -> WasiCtx {
     let (stdout, stderr) = GuestOutput::pair(gate.identity(), log);
     let mut wasi = WasiCtx::builder();
     wasi.stdout(stdout)
@@ -24,8 +30,9 @@ pub(crate) fn context(gate: &Arc<Gate>, log: &Arc<LogBudget>) -> WasiCtx {
         .allow_tcp(false)
         .allow_udp(false)
         .allow_ip_name_lookup(false);
+    clock.install(&mut wasi);
     preopen_granted_dirs(&mut wasi, gate);
-    gate_sockets(&mut wasi, gate);
+    gate_sockets(&mut wasi, gate, loopback_only);
     wasi.build()
 }
 
@@ -102,10 +109,11 @@ fn preopen_granted_dirs(wasi: &mut WasiCtxBuilder, gate: &Gate) {
     }
 }
 
-/// Lets guest sockets (`std::net::TcpStream`) connect to `ip:port`s the gate allows for `net`,
-/// checked and audited per connection like `airssys::http`. Name lookups stay off (a name
-/// cannot be checked before it resolves), UDP and listening too.
-fn gate_sockets(wasi: &mut WasiCtxBuilder, gate: &Arc<Gate>) {
+/// Lets guest sockets (`std::net::TcpStream`) connect to `ip:port`s the gate allows for `net`
+/// (on a loopback-only host, loopback ones only), checked and audited per connection like
+/// `airssys::http`. Name lookups stay off (a name cannot be checked before it resolves), UDP
+/// and listening too.
+fn gate_sockets(wasi: &mut WasiCtxBuilder, gate: &Arc<Gate>, loopback_only: bool) {
     if !has_net(gate.capabilities()) {
         return;
     }
@@ -114,7 +122,16 @@ fn gate_sockets(wasi: &mut WasiCtxBuilder, gate: &Arc<Gate>) {
         let allowed = match use_ {
             // The implicit bind a connect performs, to the wildcard address.
             SocketAddrUse::TcpBind => addr.ip().is_unspecified() && addr.port() == 0,
-            SocketAddrUse::TcpConnect => gate.check(CapabilityKind::Net, &addr.to_string()).is_ok(),
+            SocketAddrUse::TcpConnect => {
+                let resource = addr.to_string();
+                if loopback_only && !addr.ip().is_loopback() {
+                    let why = format!("net `{resource}` is off this loopback-only host");
+                    gate.deny(CapabilityKind::Net, &resource, why);
+                    false
+                } else {
+                    gate.check(CapabilityKind::Net, &resource).is_ok()
+                }
+            }
             _ => false,
         };
         Box::pin(async move { allowed })

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use airssys_contract::CapabilityKind;
+use airssys_contract::{CapabilityKind, Denial};
 
-use super::{AuditLog, EffectiveCapabilities, Outcome, escape_controls};
+use super::{AuditLog, EffectiveCapabilities, Outcome};
 use crate::Identity;
 
 /// Decides whether an instance may use a resource. Every guarded interface (files,
@@ -56,8 +56,10 @@ impl Gate {
         resource: &str,
         asked: Option<&str>,
     ) -> Result<(), Denied> {
-        let allowed = self.capabilities.allows(kind, resource);
-        self.decide(kind, resource, asked, allowed)
+        let checked = self
+            .capabilities
+            .check(kind, resource, asked, &self.identity);
+        self.decide(kind, resource, asked, checked)
     }
 
     /// Allows running `program` with `args` (shown in the audit as `line`) when a declared
@@ -68,8 +70,10 @@ impl Gate {
         args: &[&str],
         line: &str,
     ) -> Result<(), Denied> {
-        let allowed = self.capabilities.allows_process(program, args);
-        self.decide(CapabilityKind::Process, line, None, allowed)
+        let checked = self
+            .capabilities
+            .check_process(program, args, &self.identity);
+        self.decide(CapabilityKind::Process, line, None, checked)
     }
 
     /// Records a refusal decided by an interface after the check (a file with other hard
@@ -108,30 +112,21 @@ impl Gate {
         self.denials.load(Ordering::Relaxed)
     }
 
+    /// Audits and counts a decision the contract made (and worded).
     fn decide(
         &self,
         kind: CapabilityKind,
         resource: &str,
         asked: Option<&str>,
-        allowed: bool,
+        checked: Result<(), Denial>,
     ) -> Result<(), Denied> {
-        if allowed {
-            self.record(kind, resource, asked, Outcome::Allowed);
-            return Ok(());
+        match checked {
+            Ok(()) => {
+                self.record(kind, resource, asked, Outcome::Allowed);
+                Ok(())
+            }
+            Err(denial) => Err(self.deny_asked(kind, resource, asked, denial.message)),
         }
-        let spelled = asked.map_or_else(String::new, |asked| {
-            format!(" (asked as `{}`)", escape_controls(asked))
-        });
-        Err(self.deny_asked(
-            kind,
-            resource,
-            asked,
-            format!(
-                "{kind} `{}`{spelled} is not allowed for {}: it must be declared in capabilities(...) and granted by the operator",
-                escape_controls(resource),
-                self.identity
-            ),
-        ))
     }
 
     fn record(&self, kind: CapabilityKind, resource: &str, asked: Option<&str>, outcome: Outcome) {

@@ -9,7 +9,7 @@ use super::Shared;
 use super::sandbox;
 use crate::bindings::{self, exports::airssys::core::lifecycle};
 use crate::broker::Broker;
-use crate::interfaces::{ComponentStorage, HttpClient, MessagingCtx, StoreData};
+use crate::interfaces::{ComponentStorage, HostServices, MessagingCtx, StoreData};
 use crate::limits::Limiter;
 use crate::totals::Totals;
 use crate::{Error, HostLimit, Limits, Result};
@@ -24,8 +24,8 @@ pub(crate) struct Blueprint {
     pub(crate) limits: Limits,
     /// Whether the engine meters fuel (then every call gets a budget).
     pub(crate) fuel_metering: bool,
-    /// The host's HTTP client.
-    pub(crate) http: Arc<HttpClient>,
+    /// The host's HTTP client and clock.
+    pub(crate) services: HostServices,
     /// What the instance's messages go through.
     pub(crate) broker: Weak<dyn Broker>,
     /// The host's store and the namespaces this component opened, kept across restarts.
@@ -59,13 +59,14 @@ impl Instance {
             blueprint.broker.clone(),
             &shared.identity().address,
             shared.sent.clone(),
+            blueprint.services.clock.clone(),
         );
         let data = StoreData::new(
             shared.gate.clone(),
             blueprint.config.clone(),
             blueprint.limits.clone(),
             limiter,
-            blueprint.http.clone(),
+            &blueprint.services,
             messaging,
             blueprint.storage.clone(),
         );

@@ -1,4 +1,5 @@
-//! The backend trait and the values that cross it.
+//! The backend trait. The values that cross it ([`Entry`], [`Expect`], [`BatchOp`],
+//! [`Revision`]) are the contract's, shared with the SDK's test host.
 //!
 //! The trait is shaped so that a NATS JetStream key-value bucket can implement it as well as
 //! redb: revisions are opaque increasing numbers (JetStream's stream sequence), and
@@ -7,96 +8,8 @@
 
 use std::fmt;
 
+use airssys_contract::storage::{BatchOp, Bytes, Entry, Expect, Quota, Result, Revision, Usage};
 use async_trait::async_trait;
-use bytes::Bytes;
-
-use super::error::Result;
-use super::quota::{Quota, Usage};
-
-/// The revision of a stored value: a number that grows with every write in its namespace and
-/// is never reused, not even after a delete, so a compare-and-swap on a revision cannot
-/// mistake a newer value for the one it read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Revision(u64);
-
-impl Revision {
-    /// A revision as the backend numbers it (redb: per-namespace counter from 1; JetStream:
-    /// the stream sequence).
-    pub const fn new(revision: u64) -> Self {
-        Self(revision)
-    }
-
-    /// The number.
-    pub const fn get(self) -> u64 {
-        self.0
-    }
-}
-
-impl fmt::Display for Revision {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-/// A stored value with its revision.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    /// The value.
-    pub value: Bytes,
-    /// When it was written.
-    pub revision: Revision,
-}
-
-/// What a compare-and-swap expects the key to hold; anything else is a
-/// [`Conflict`](super::StorageError::Conflict).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Expect {
-    /// The key holds nothing (create-if-absent).
-    Absent,
-    /// The key holds the value written at this revision.
-    Revision(Revision),
-    /// The key holds exactly these bytes (as `wasi:keyvalue/atomics` swaps do).
-    Value(Bytes),
-}
-
-/// One write of a [`batch`](super::Namespace::batch).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BatchOp {
-    /// Store `value` under `key`.
-    Set {
-        /// The key.
-        key: Vec<u8>,
-        /// The value.
-        value: Bytes,
-    },
-    /// Remove `key` (nothing happens if it is absent).
-    Delete {
-        /// The key.
-        key: Vec<u8>,
-    },
-}
-
-impl BatchOp {
-    /// A set of `key` to `value`.
-    pub fn set(key: impl Into<Vec<u8>>, value: impl Into<Bytes>) -> Self {
-        Self::Set {
-            key: key.into(),
-            value: value.into(),
-        }
-    }
-
-    /// A delete of `key`.
-    pub fn delete(key: impl Into<Vec<u8>>) -> Self {
-        Self::Delete { key: key.into() }
-    }
-
-    /// The key written.
-    pub fn key(&self) -> &[u8] {
-        match self {
-            Self::Set { key, .. } | Self::Delete { key } => key,
-        }
-    }
-}
 
 /// A storage engine: namespaces of byte keys and values with revisions.
 ///
@@ -107,7 +20,8 @@ impl BatchOp {
 /// - make each write method atomic, and return only once the write is durable (or, for an
 ///   in-memory backend, visible to every later read);
 /// - enforce the [`Quota`] passed with each write (value size, keys, bytes), leaving nothing
-///   written when it refuses;
+///   written when it refuses: applying the contract's write rules
+///   ([`Mutation`](airssys_contract::storage::Mutation)) to its tables does;
 /// - list keys in ascending byte order.
 #[async_trait]
 pub trait Backend: Send + Sync + fmt::Debug + 'static {

@@ -16,7 +16,7 @@ use std::sync::{Mutex, PoisonError};
 
 use quick_cache::{Equivalent, Weighter};
 
-use super::backend::Entry;
+use airssys_contract::storage::Entry;
 
 /// Default [`Storage::open`](super::Storage::open) cache: 32 MiB of keys and values.
 pub const DEFAULT_CACHE_SIZE: u64 = 32 << 20;

@@ -16,11 +16,10 @@ use std::sync::Arc;
 use redb::{Database, Durability, ReadableTable};
 use tokio::sync::{mpsc, oneshot};
 
+use airssys_contract::storage::{Meta, Mutation, Quota, Result, StorageError, Table, Target};
+
 use super::cache::Cache;
-use super::error::{Result, StorageError};
-use super::quota::Quota;
 use super::redb::{META, RedbTable, data_table, io, meta_from, meta_to};
-use super::write::{Meta, Mutation, Table, Target};
 
 /// Most writes committed in one transaction, so one group's latency stays bounded.
 const MAX_GROUP: usize = 512;
@@ -247,10 +246,9 @@ mod tests {
     use redb::ReadableDatabase;
 
     use super::*;
-    use crate::storage::backend::{BatchOp, Entry, Expect, Revision};
-    use crate::storage::error::QuotaLimit;
-    use crate::storage::quota::Usage;
-    use crate::storage::write::{Batch, Increment, Set, Swap};
+    use airssys_contract::storage::{
+        Batch, BatchOp, Entry, Expect, Increment, QuotaLimit, Revision, Set, Swap, Usage,
+    };
 
     type Answer<T> = oneshot::Receiver<Result<T>>;
 

@@ -4,14 +4,15 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use bytes::Bytes;
+use airssys_contract::storage::{
+    BatchOp, Bytes, Cursor, Entry, Expect, KeyPage, Quota, Result, Revision, StorageError, Usage,
+    validate_namespace,
+};
 
-use super::backend::{Backend, BatchOp, Entry, Expect, Revision};
+use super::backend::Backend;
 use super::cache::DEFAULT_CACHE_SIZE;
-use super::error::{Result, StorageError};
-use super::key::{Cursor, MAX_PAGE_SIZE, validate_namespace};
 use super::memory::MemoryBackend;
-use super::quota::{Quota, Quotas, Usage};
+use super::quota::Quotas;
 use super::redb::RedbBackend;
 
 /// A key-value store of namespaces. Cheap to clone; clones share the store.
@@ -91,15 +92,6 @@ impl Storage {
     }
 }
 
-/// One page of a key listing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyPage {
-    /// Keys in ascending byte order.
-    pub keys: Vec<Vec<u8>>,
-    /// Where the next page starts; `None` when this page is the last.
-    pub cursor: Option<Cursor>,
-}
-
 /// One namespace of a [`Storage`]: the only keys this handle can reach. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Namespace {
@@ -163,7 +155,7 @@ impl Namespace {
         self.backend.delete(&self.name, self.quota, key).await
     }
 
-    /// Up to `limit` keys starting with `prefix` (at least one, at most [`MAX_PAGE_SIZE`]), in
+    /// Up to `limit` keys starting with `prefix` (at least one, at most [`MAX_PAGE_SIZE`](super::MAX_PAGE_SIZE)), in
     /// ascending byte order, resuming after `cursor` when given one from the previous page.
     pub async fn list(
         &self,
@@ -171,20 +163,12 @@ impl Namespace {
         cursor: Option<&Cursor>,
         limit: usize,
     ) -> Result<KeyPage> {
-        let limit = limit.clamp(1, MAX_PAGE_SIZE);
         let after = cursor.map(Cursor::key);
-        // One key more than asked for tells whether another page follows.
-        let mut keys = self
+        let keys = self
             .backend
-            .keys(&self.name, prefix.as_ref(), after, limit + 1)
+            .keys(&self.name, prefix.as_ref(), after, KeyPage::fetch(limit))
             .await?;
-        let cursor = if keys.len() > limit {
-            keys.truncate(limit);
-            keys.last().cloned().map(Cursor::after)
-        } else {
-            None
-        };
-        Ok(KeyPage { keys, cursor })
+        Ok(KeyPage::from_fetched(keys, limit))
     }
 
     /// Stores `value` under `key` (or, for `None`, removes the key) only if the key holds what

@@ -46,22 +46,24 @@
 //! [`Backend`] is the trait an engine implements; [`Storage::in_memory`] gives the in-memory
 //! backend, with the same semantics, for tests. The trait is shaped for NATS JetStream
 //! key-value buckets too: revisions, compare-and-swap on a revision, create-if-absent.
+//!
+//! What a write checks and does (quotas, revisions, compare-and-swap, increments, batches),
+//! namespace names, keys and paging are the rules of `airssys_contract::storage`, written once
+//! and applied by every backend here and by the SDK's test host (`airssys::testing`), so a
+//! component's native tests see the outcomes it gets under the host.
 
 mod backend;
 mod cache;
 mod commit;
-mod error;
 mod handle;
-mod key;
 mod memory;
 mod quota;
 mod redb;
-mod write;
 
-pub use backend::{Backend, BatchOp, Entry, Expect, Revision};
-pub use bytes::Bytes;
+pub use airssys_contract::storage::{
+    BatchOp, Bytes, Cursor, Entry, Expect, KeyPage, MAX_NAMESPACE_LEN, MAX_PAGE_SIZE, Quota,
+    QuotaLimit, Revision, StorageError, Usage,
+};
+pub use backend::Backend;
 pub use cache::DEFAULT_CACHE_SIZE;
-pub use error::{QuotaLimit, StorageError};
-pub use handle::{KeyPage, Namespace, Storage};
-pub use key::{Cursor, MAX_NAMESPACE_LEN, MAX_PAGE_SIZE};
-pub use quota::{Quota, Usage};
+pub use handle::{Namespace, Storage};

@@ -22,13 +22,14 @@ use redb::{
     TableError,
 };
 
-use super::backend::{Backend, BatchOp, Entry, Expect, Revision};
+use airssys_contract::storage::{
+    Batch, BatchOp, Delete, Entry, Expect, Increment, Meta, Quota, Result, Revision, Set,
+    StorageError, Swap, Table, Usage, entry_size, list_start,
+};
+
+use super::backend::Backend;
 use super::cache::{Cache, Change};
 use super::commit::Writer;
-use super::error::{Result, StorageError};
-use super::key::start;
-use super::quota::{Quota, Usage, len};
-use super::write::{Batch, Delete, Increment, Meta, Set, Swap, Table};
 
 /// Each namespace's `(keys, bytes, last revision)`.
 pub(super) const META: TableDefinition<'_, &str, (u64, u64, u64)> =
@@ -84,7 +85,7 @@ impl Table for RedbTable<'_, '_> {
 
     fn size(&self, key: &[u8]) -> Result<Option<u64>> {
         let guard = self.table.get(key).map_err(io(self.path))?;
-        Ok(guard.map(|guard| len(key) + len(guard.value().1)))
+        Ok(guard.map(|guard| entry_size(key, guard.value().1)))
     }
 
     fn insert(&mut self, key: Vec<u8>, entry: Entry) -> Result<()> {
@@ -218,7 +219,7 @@ impl Backend for RedbBackend {
             let Some(table) = open_data(txn, &namespace)? else {
                 return Ok(keys);
             };
-            let from = start(&prefix, after.as_deref());
+            let from = list_start(&prefix, after.as_deref());
             for item in table.range::<&[u8]>((from, Bound::Unbounded))? {
                 let (key, _) = item?;
                 let key = key.value();

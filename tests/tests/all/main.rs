@@ -20,3 +20,4 @@ mod registry;
 mod sandbox;
 mod shop_example;
 mod storage;
+mod testing;

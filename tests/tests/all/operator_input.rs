@@ -52,6 +52,11 @@ async fn values_that_used_to_panic_are_refused_with_their_range() {
     );
     let msg = config_error(Host::builder().max_component_size(usize::MAX).build());
     assert!(msg.contains("max_component_size"), "{msg}");
+    let msg = config_error(Host::builder().send_timeout(Duration::MAX).build());
+    assert!(
+        msg.contains("send_timeout") && msg.contains("one day"),
+        "{msg}"
+    );
     let limits = |limits: Limits| Host::builder().limits(limits).build();
     let msg = config_error(limits(Limits::new().call_timeout(Duration::MAX)));
     assert!(
@@ -78,6 +83,7 @@ async fn values_that_used_to_panic_are_refused_with_their_range() {
         .instances(usize::MAX);
     let handle = Host::builder()
         .mailbox_capacity(1 << 20)
+        .send_timeout(airssys_host::MAX_CALL_TIMEOUT)
         .supervision(Supervision::Restart(
             Restart::new()
                 .max_restarts(u32::MAX)
@@ -172,6 +178,10 @@ prop_compose! {
     fn host_builder()(
         max_component_size in size(1 << 20..=u32::MAX as usize),
         mailbox_capacity in size(1..=1 << 20),
+        send_timeout in mostly(
+            prop_oneof![Just(Duration::ZERO), Just(airssys_host::MAX_CALL_TIMEOUT), (1u64..10_000).prop_map(Duration::from_millis)],
+            prop_oneof![Just(Duration::MAX), any::<u64>().prop_map(Duration::from_secs)],
+        ),
         epoch_tick in mostly(
             prop_oneof![Just(Duration::from_micros(100)), Just(Duration::from_secs(1)), (1u64..100).prop_map(Duration::from_millis)],
             prop_oneof![Just(Duration::MAX), Just(Duration::ZERO), any::<u64>().prop_map(Duration::from_nanos)],
@@ -184,6 +194,7 @@ prop_compose! {
         Host::builder()
             .max_component_size(max_component_size)
             .mailbox_capacity(mailbox_capacity)
+            .send_timeout(send_timeout)
             .epoch_tick(epoch_tick)
             .max_wasm_stack(max_wasm_stack)
             .fuel_metering(fuel_metering)

@@ -20,7 +20,7 @@ use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat};
 use wasmtime::component::{HasData, Linker};
 
 use self::bounded::Failure;
-use self::walk::{Entry, Walk};
+use self::walk::Walk;
 use crate::Limits;
 use crate::bindings::airssys::core::filesystem::{self, EntryKind, EntryMetadata};
 use crate::bindings::{guest_error as error, wit};
@@ -201,7 +201,7 @@ impl Call {
     fn remove(&self, path: &str) -> FsResult<()> {
         let mut walk = self.walk(FsWrite, path)?;
         let entry = walk.entry()?;
-        self.refuse_root(&walk, &entry, "removed")?;
+        self.refuse_root(&walk, "removed")?;
         let stat = entry.stat().map_err(|err| walk.io_error(err))?;
         let flags = match stat {
             Some(stat) if FileType::from_raw_mode(stat.st_mode) == FileType::Directory => {
@@ -218,8 +218,8 @@ impl Call {
         let mut to = self.walk(FsWrite, to)?;
         let source = from.entry()?;
         let target = to.entry()?;
-        self.refuse_root(&from, &source, "renamed")?;
-        self.refuse_root(&to, &target, "replaced by a rename")?;
+        self.refuse_root(&from, "renamed")?;
+        self.refuse_root(&to, "replaced by a rename")?;
         let Some(stat) = source.stat().map_err(|err| from.io_error(err))? else {
             return Err(from.io_error(rustix::io::Errno::NOENT));
         };
@@ -234,53 +234,29 @@ impl Call {
         .map_err(|err| from.io_error(err))
     }
 
-    /// Moving must not give anything rights it did not have. A file (or link) may go where it
-    /// becomes readable only from where it was readable. A directory carries a whole tree, so
-    /// it may move only when the guest may write every path of the tree at both ends and read
-    /// every path of the tree it leaves: then nothing in it becomes readable or writable that
-    /// was not. (Checked on the entry before it moves; a directory swapped in for a file in
-    /// between holds only what was created or moved there since, each step checked itself.)
+    /// Moving must not give anything rights it did not have (the contract's
+    /// `EffectiveCapabilities::rename_refusal`). Checked on the entry before it moves; a
+    /// directory swapped in for a file in between holds only what was created or moved there
+    /// since, each step checked itself.
     fn may_move(&self, from: &Walk<'_>, to: &str, is_dir: bool) -> FsResult<()> {
-        let capabilities = self.gate.capabilities();
-        let source = from.path();
-        let refusal = if is_dir {
-            let whole = |kind, path| capabilities.allows_tree(kind, path);
-            let keeps = whole(FsWrite, source) && whole(FsWrite, to) && whole(FsRead, source);
-            (!keeps).then(|| format!(
-                "renaming the directory `{source}` to `{to}` needs fs_write over the whole tree at both ends and fs_read over the whole tree it leaves, so that nothing in it becomes readable or writable that was not"
-            ))
-        } else {
-            let gains = capabilities.allows(FsRead, to) && !capabilities.allows(FsRead, source);
-            gains.then(|| format!(
-                "`{source}` could not be read where it is and `{to}` can be: renaming it there would make it readable"
-            ))
-        };
-        match refusal {
+        match self
+            .gate
+            .capabilities()
+            .rename_refusal(from.path(), to, is_dir)
+        {
             Some(why) => Err(from.deny(why)),
             None => Ok(()),
         }
     }
 
-    /// The directory an operator granted (the literal part of a wildcard pattern, such as
-    /// `/srv` of `/srv/**`) stays: WASI preopens and the operator's layout rely on it.
-    fn refuse_root(&self, walk: &Walk<'_>, entry: &Entry, verb: &str) -> FsResult<()> {
-        let granted = self.gate.capabilities().granted();
-        let is_root = entry.is_root()
-            || granted
-                .get(walk.kind())
-                .iter()
-                .filter_map(|pattern| literal_root(pattern))
-                .any(|root| root == walk.path());
-        if is_root {
-            return Err(error(
-                wit::ErrorKind::Denied,
-                format!(
-                    "`{}` is the root of a grant and cannot be {verb}",
-                    walk.path()
-                ),
-            ));
+    /// `/` and the directory an operator granted stay: WASI preopens and the operator's
+    /// layout rely on them.
+    fn refuse_root(&self, walk: &Walk<'_>, verb: &str) -> FsResult<()> {
+        let capabilities = self.gate.capabilities();
+        match capabilities.root_refusal(walk.kind(), walk.path(), verb) {
+            Some(why) => Err(error(wit::ErrorKind::Denied, why)),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn too_large(&self, walk: &Walk<'_>) -> wit::Error {
@@ -320,19 +296,6 @@ fn refuse_hard_links(walk: &Walk<'_>, stat: &Stat) -> FsResult<()> {
     Ok(())
 }
 
-/// The literal directory of a pattern with a wildcard: its segments before the first one
-/// (`/srv` for `/srv/**` and `/srv/*/app/**`). A pattern without one names an entry, not a
-/// tree.
-fn literal_root(pattern: &str) -> Option<String> {
-    let wild = pattern.split('/').position(|s| s.contains('*'))?;
-    let root: Vec<&str> = pattern.split('/').take(wild).collect();
-    Some(if root.len() <= 1 {
-        "/".to_owned()
-    } else {
-        root.join("/")
-    })
-}
-
 fn entry_metadata(stat: &Stat) -> EntryMetadata {
     let kind = match FileType::from_raw_mode(stat.st_mode) {
         FileType::Symlink => EntryKind::Symlink,
@@ -356,18 +319,5 @@ fn entry_metadata(stat: &Stat) -> EntryMetadata {
         size: u64::try_from(stat.st_size).unwrap_or(0),
         modified,
         readonly: stat.st_mode & 0o222 == 0,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn roots_stop_at_the_first_wildcard() {
-        assert_eq!(literal_root("/data/**").as_deref(), Some("/data"));
-        assert_eq!(literal_root("/data/*/logs/**").as_deref(), Some("/data"));
-        assert_eq!(literal_root("/**").as_deref(), Some("/"));
-        assert_eq!(literal_root("/etc/app.toml"), None);
     }
 }

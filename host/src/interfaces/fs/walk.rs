@@ -8,7 +8,7 @@
 //! made the links and wherever they point; and since the walk holds each directory it passed
 //! through, a link swapped in meanwhile is never followed unchecked either.
 
-use airssys_contract::CapabilityKind;
+use airssys_contract::{CapabilityKind, normalize_path};
 use rustix::fd::OwnedFd;
 use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, Stat};
 use rustix::io::Errno;
@@ -69,7 +69,7 @@ impl<'a> Walk<'a> {
     /// Normalizes `path` and checks `kind` on it through the gate (audited). A relative path
     /// is `invalid-input` and is not audited.
     pub(super) fn new(gate: &'a Gate, kind: CapabilityKind, path: &str) -> FsResult<Self> {
-        let Some(path) = normalize(path) else {
+        let Some(path) = normalize_path(path) else {
             return Err(error(
                 wit::ErrorKind::InvalidInput,
                 format!("`{path}` is not an absolute path"),
@@ -222,7 +222,7 @@ impl<'a> Walk<'a> {
         };
         let rest = names[index + 1..].join("/");
         let joined = format!("{base}/{target}/{rest}");
-        let next = normalize(&joined).unwrap_or_else(|| "/".to_owned());
+        let next = normalize_path(&joined).unwrap_or_else(|| "/".to_owned());
         if let Err(denied) = self.gate.check(self.kind, &next) {
             return Err(Denied {
                 message: format!(
@@ -269,37 +269,4 @@ fn open_root() -> Result<OwnedFd, Errno> {
         SEARCH | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
     )
-}
-
-/// Lexically normalizes an absolute path: drops empty and `.` segments, resolves `..` (never
-/// above `/`). No symlink is consulted; the walk does that, component by component.
-pub(super) fn normalize(path: &str) -> Option<String> {
-    if !path.starts_with('/') {
-        return None;
-    }
-    let mut names: Vec<&str> = Vec::new();
-    for segment in path.split('/') {
-        match segment {
-            "" | "." => {}
-            ".." => {
-                names.pop();
-            }
-            name => names.push(name),
-        }
-    }
-    Some(format!("/{}", names.join("/")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn normalizes_lexically() {
-        assert_eq!(normalize("/data/./a/../b").as_deref(), Some("/data/b"));
-        assert_eq!(normalize("/../../etc").as_deref(), Some("/etc"));
-        assert_eq!(normalize("//a//b/").as_deref(), Some("/a/b"));
-        assert_eq!(normalize("/").as_deref(), Some("/"));
-        assert_eq!(normalize("data/x"), None);
-    }
 }

@@ -43,6 +43,13 @@ impl HttpClient {
     /// Reads the operator's extra roots now, so a missing or malformed file is an error when
     /// the host is built, not at a guest's first request.
     pub(crate) fn new(settings: HttpSettings) -> Result<Self> {
+        if settings.loopback_only
+            && let Some(far) = settings.nameservers.iter().find(|a| !a.ip().is_loopback())
+        {
+            return Err(Error::Config(format!(
+                "http nameserver {far} is not a loopback address, so a loopback-only host could not use it; give a loopback nameserver, or none"
+            )));
+        }
         let mut extra_roots = Vec::new();
         for path in &settings.extra_roots {
             let config = |problem: String| {
@@ -75,8 +82,32 @@ impl HttpClient {
         self.settings.allow_downgrade
     }
 
-    /// The first address `name` resolves to.
+    /// Whether components may connect to loopback addresses only
+    /// ([`HttpSettings::loopback_only`]).
+    pub(crate) fn loopback_only(&self) -> bool {
+        self.settings.loopback_only
+    }
+
+    /// Why `ip` may not be connected to (as `asked`), when the host is loopback-only.
+    pub(crate) fn off_loopback(&self, asked: &str, ip: IpAddr) -> Option<String> {
+        (self.settings.loopback_only && !ip.is_loopback()).then(|| {
+            format!(
+                "net `{asked}` is {ip}, off this loopback-only host (`HttpSettings::loopback_only`); connect to a loopback address"
+            )
+        })
+    }
+
+    /// The first address `name` resolves to. A loopback-only host without nameservers of its
+    /// own asks nobody: only `localhost` resolves.
     pub(super) async fn resolve(&self, name: &str) -> Result<IpAddr, wit::Error> {
+        if self.settings.loopback_only && self.settings.nameservers.is_empty() {
+            return match name {
+                "localhost" => Ok(IpAddr::from([127, 0, 0, 1])),
+                _ => Err(unavailable(format!(
+                    "cannot resolve `{name}`: this loopback-only host looks names up at no nameserver (`HttpSettings::nameserver`); use `localhost` or a loopback address"
+                ))),
+            };
+        }
         let resolver = self
             .resolver
             .get_or_init(|| async { self.make_resolver() })

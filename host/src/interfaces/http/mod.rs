@@ -161,6 +161,14 @@ impl Http<'_> {
             None => self.client.resolve(target.host()).await?,
         };
         let addr = SocketAddr::new(ip, target.port());
+        let asked = format!("{}:{}", target.host(), target.port());
+        if let Some(why) = self.client.off_loopback(&asked, ip) {
+            let resolved = addr.to_string();
+            return Err(self
+                .gate
+                .deny_asked(CapabilityKind::Net, &resolved, Some(&asked), why)
+                .into());
+        }
         let Some(block) = non_global_block(ip) else {
             return Ok(addr);
         };
@@ -172,7 +180,6 @@ impl Http<'_> {
         {
             return Ok(addr);
         }
-        let asked = format!("{}:{}", target.host(), target.port());
         let why = format!(
             "net `{asked}` resolves to {ip}, which is not a public address ({block}); only a grant of `{resolved}` itself allows it"
         );

@@ -28,6 +28,7 @@ pub struct HttpSettings {
     pub(crate) extra_roots: Vec<PathBuf>,
     pub(crate) allow_downgrade: bool,
     pub(crate) nameservers: Vec<SocketAddr>,
+    pub(crate) loopback_only: bool,
 }
 
 impl HttpSettings {
@@ -57,6 +58,17 @@ impl HttpSettings {
     /// first, and `localhost` is always loopback.
     pub fn nameserver(mut self, addr: SocketAddr) -> Self {
         self.nameservers.push(addr);
+        self
+    }
+
+    /// Keeps every connection of every component on this machine, whatever its grants:
+    /// `airssys::http` and WASI sockets reach loopback addresses only, and names are looked up
+    /// only at loopback [`nameserver`](Self::nameserver)s (without one, only `localhost`
+    /// resolves). A refusal is `denied`, audited like any other. For tests
+    /// ([`testing::TestHost`](crate::testing::TestHost) sets it); a non-loopback nameserver
+    /// fails [`build`](crate::HostBuilder::build) with [`Error::Config`](crate::Error::Config).
+    pub fn loopback_only(mut self, only: bool) -> Self {
+        self.loopback_only = only;
         self
     }
 }

@@ -5,10 +5,10 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::backend::Entry;
+use super::value::Entry;
 
 /// `Result` with [`StorageError`] as the default error.
-pub(crate) type Result<T, E = StorageError> = std::result::Result<T, E>;
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 
 /// Why a storage call failed. Messages name the namespace and say how to fix the problem; they
 /// never include a key or a value, which may be large or private.
@@ -106,14 +106,14 @@ pub enum StorageError {
         /// The file.
         path: PathBuf,
     },
-    /// The storage was closed with [`Storage::close`](super::Storage::close), or its writer
-    /// stopped.
+    /// The store was closed (the host's `Storage::close`), or its writer stopped.
     #[error("the storage is closed; open it again to read or write")]
     Closed,
 }
 
 impl StorageError {
-    pub(crate) fn io(
+    /// A failure of the store's file at `path` (a backend's I/O error).
+    pub fn io(
         path: impl Into<PathBuf>,
         source: impl Into<Box<dyn StdError + Send + Sync>>,
     ) -> Self {
@@ -125,7 +125,7 @@ impl StorageError {
 
     /// Whether the backend itself failed (rather than this one call being refused), in which
     /// case a group of writes must be abandoned as a whole.
-    pub(crate) fn is_backend_failure(&self) -> bool {
+    pub fn is_backend_failure(&self) -> bool {
         matches!(self, Self::Io { .. })
     }
 }
@@ -137,9 +137,9 @@ fn found(current: Option<&Entry>) -> String {
     }
 }
 
-/// Which per-namespace limit a write ran into (see [`Quota`](super::Quota)).
+/// Which limit a write (or an open) ran into (see [`Quota`](super::Quota)). It mirrors
+/// `quota-limit` in `wit/storage.wit`, so a new limit is a contract change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub enum QuotaLimit {
     /// [`Quota::max_keys`](super::Quota::max_keys).
     Keys,
@@ -149,8 +149,7 @@ pub enum QuotaLimit {
     ValueSize,
     /// [`Quota::max_key_size`](super::Quota::max_key_size).
     KeySize,
-    /// How many namespaces one component may open
-    /// ([`Limits::namespaces`](crate::Limits::namespaces)).
+    /// How many namespaces one component may open (the host's `Limits::namespaces`).
     Namespaces,
 }
 

@@ -8,19 +8,25 @@ use std::fmt;
 use std::ops::Bound;
 use std::str::FromStr;
 
-use airssys_contract::CapabilityKind;
+use crate::CapabilityKind;
 
 use super::error::{Result, StorageError};
 
 /// The longest namespace name, in bytes.
 pub const MAX_NAMESPACE_LEN: usize = 255;
 
-/// The most keys one [`list`](super::Namespace::list) call returns.
+/// The most keys one page of a listing holds.
 pub const MAX_PAGE_SIZE: usize = 1_000;
 
 /// Checks that `name` names one namespace: dot-separated tokens of the `storage` capability
 /// grammar (`app.cache`), without the wildcards that only grants may use.
-pub(crate) fn validate_namespace(name: &str) -> Result<()> {
+///
+/// ```
+/// use airssys_contract::storage::validate_namespace;
+/// assert!(validate_namespace("app.cache").is_ok());
+/// assert!(validate_namespace("app.*").is_err());
+/// ```
+pub fn validate_namespace(name: &str) -> Result<()> {
     let invalid = |reason: String| StorageError::InvalidNamespace {
         namespace: name.to_owned(),
         reason,
@@ -51,11 +57,13 @@ pub(crate) fn validate_namespace(name: &str) -> Result<()> {
 pub struct Cursor(Vec<u8>);
 
 impl Cursor {
-    pub(crate) fn after(key: Vec<u8>) -> Self {
+    /// The cursor of a page whose last key is `key`.
+    pub fn after(key: Vec<u8>) -> Self {
         Self(key)
     }
 
-    pub(crate) fn key(&self) -> &[u8] {
+    /// The last key of the page it came with.
+    pub fn key(&self) -> &[u8] {
         &self.0
     }
 }
@@ -77,9 +85,39 @@ impl FromStr for Cursor {
 }
 
 /// The first key a listing of `prefix` resuming after `after` may return.
-pub(crate) fn start<'a>(prefix: &'a [u8], after: Option<&'a [u8]>) -> Bound<&'a [u8]> {
+pub fn list_start<'a>(prefix: &'a [u8], after: Option<&'a [u8]>) -> Bound<&'a [u8]> {
     match after {
         Some(after) if after >= prefix => Bound::Excluded(after),
         _ => Bound::Included(prefix),
+    }
+}
+
+/// One page of a key listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyPage {
+    /// Keys in ascending byte order.
+    pub keys: Vec<Vec<u8>>,
+    /// Where the next page starts; `None` when this page is the last.
+    pub cursor: Option<Cursor>,
+}
+
+impl KeyPage {
+    /// How many keys to fetch for a page of `limit` (clamped to 1..=[`MAX_PAGE_SIZE`]): one
+    /// more than the page holds, which tells whether another page follows.
+    pub fn fetch(limit: usize) -> usize {
+        limit.clamp(1, MAX_PAGE_SIZE) + 1
+    }
+
+    /// The page of `limit` keys out of `keys`, fetched as [`fetch`](Self::fetch) says, with
+    /// the cursor of the next page when there is one.
+    pub fn from_fetched(mut keys: Vec<Vec<u8>>, limit: usize) -> Self {
+        let limit = limit.clamp(1, MAX_PAGE_SIZE);
+        let cursor = if keys.len() > limit {
+            keys.truncate(limit);
+            keys.last().cloned().map(Cursor::after)
+        } else {
+            None
+        };
+        Self { keys, cursor }
     }
 }

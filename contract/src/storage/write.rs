@@ -1,7 +1,8 @@
-//! What each write does, written once for every backend: the checks (quota, expectation,
-//! integer) and then the changes to a namespace's table and counters.
+//! What each write does, written once for every store (the host's redb and in-memory
+//! backends, the SDK's test host): the checks (quota, expectation, integer) and then the
+//! changes to a namespace's table and counters.
 //!
-//! A backend supplies the namespace's [`Table`] and [`Meta`] inside whatever makes the write
+//! A store supplies the namespace's [`Table`] and [`Meta`] inside whatever makes the write
 //! atomic (a redb write transaction, a lock). Every write checks everything before it changes
 //! anything, so a refused write leaves the table as it was, and one write's refusal never
 //! affects another write of the same group commit.
@@ -10,40 +11,51 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 
-use super::backend::{BatchOp, Entry, Expect, Revision};
 use super::error::{Result, StorageError};
-use super::quota::{Quota, Usage, len};
+use super::quota::{Quota, Usage, entry_size};
+use super::value::{BatchOp, Entry, Expect, Revision};
 
-/// One namespace's keys, as a backend stores them. Errors are backend failures
+/// One namespace's keys, as a store keeps them. Errors are backend failures
 /// ([`StorageError::Io`]), which abandon the whole transaction.
-pub(crate) trait Table {
+pub trait Table {
+    /// The entry of `key`, if it has one.
     fn get(&self, key: &[u8]) -> Result<Option<Entry>>;
-    /// The size of the key's entry as quotas count it (key plus value), without copying it.
+    /// The size of the key's entry as quotas count it ([`entry_size`](super::entry_size)),
+    /// without copying it.
     fn size(&self, key: &[u8]) -> Result<Option<u64>>;
+    /// Stores `entry` under `key`, replacing what it held.
     fn insert(&mut self, key: Vec<u8>, entry: Entry) -> Result<()>;
+    /// Removes `key`, if present.
     fn remove(&mut self, key: &[u8]) -> Result<()>;
 }
 
 /// A namespace's counters, stored with its keys so they stay exact across restarts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Meta {
-    pub(crate) usage: Usage,
+pub struct Meta {
+    /// What the namespace holds.
+    pub usage: Usage,
     /// The last revision given out in the namespace.
-    pub(crate) revision: u64,
+    pub revision: u64,
 }
 
 /// What a write works on: one namespace's table and counters, and its quota.
-pub(crate) struct Target<'a, T: ?Sized> {
-    pub(crate) namespace: &'a str,
-    pub(crate) quota: Quota,
-    pub(crate) table: &'a mut T,
-    pub(crate) meta: &'a mut Meta,
+pub struct Target<'a, T: ?Sized> {
+    /// The namespace's name, for errors.
+    pub namespace: &'a str,
+    /// The quota the write is checked against.
+    pub quota: Quota,
+    /// The namespace's keys.
+    pub table: &'a mut T,
+    /// The namespace's counters.
+    pub meta: &'a mut Meta,
 }
 
 /// A write with a typed outcome, queued for a group commit or applied under a lock.
-pub(crate) trait Mutation: Send + 'static {
+pub trait Mutation: Send + 'static {
+    /// What the write returns.
     type Output: Send + 'static;
 
+    /// Checks the write against `target`, then applies it; a refusal changes nothing.
     fn apply<T: Table + ?Sized>(self, target: &mut Target<'_, T>) -> Result<Self::Output>;
 }
 
@@ -64,7 +76,7 @@ impl<T: Table + ?Sized> Target<'_, T> {
             let new = match op {
                 BatchOp::Set { value, .. } => {
                     self.quota.check_value(self.namespace, value)?;
-                    Some(len(key) + len(value))
+                    Some(entry_size(key, value))
                 }
                 BatchOp::Delete { .. } => None,
             };
@@ -87,9 +99,12 @@ impl<T: Table + ?Sized> Target<'_, T> {
     }
 }
 
-pub(crate) struct Set {
-    pub(crate) key: Vec<u8>,
-    pub(crate) value: Bytes,
+/// Stores a value; returns its revision.
+pub struct Set {
+    /// The key.
+    pub key: Vec<u8>,
+    /// The value.
+    pub value: Bytes,
 }
 
 impl Mutation for Set {
@@ -103,8 +118,10 @@ impl Mutation for Set {
     }
 }
 
-pub(crate) struct Delete {
-    pub(crate) key: Vec<u8>,
+/// Removes a key; an absent key is not an error.
+pub struct Delete {
+    /// The key.
+    pub key: Vec<u8>,
 }
 
 impl Mutation for Delete {
@@ -116,10 +133,15 @@ impl Mutation for Delete {
     }
 }
 
-pub(crate) struct Swap {
-    pub(crate) key: Vec<u8>,
-    pub(crate) expect: Expect,
-    pub(crate) value: Option<Bytes>,
+/// Stores (or, for `None`, removes) only if the key holds what `expect` says; otherwise
+/// [`StorageError::Conflict`] with what it holds.
+pub struct Swap {
+    /// The key.
+    pub key: Vec<u8>,
+    /// What the key must hold.
+    pub expect: Expect,
+    /// What to store, or `None` to remove the key.
+    pub value: Option<Bytes>,
 }
 
 impl Mutation for Swap {
@@ -154,9 +176,12 @@ impl Mutation for Swap {
     }
 }
 
-pub(crate) struct Increment {
-    pub(crate) key: Vec<u8>,
-    pub(crate) delta: i64,
+/// Adds to the decimal `i64` under a key (absent counts as 0) and stores the sum as text.
+pub struct Increment {
+    /// The key.
+    pub key: Vec<u8>,
+    /// What to add.
+    pub delta: i64,
 }
 
 impl Mutation for Increment {
@@ -186,7 +211,8 @@ impl Mutation for Increment {
     }
 }
 
-pub(crate) struct Batch(pub(crate) Vec<BatchOp>);
+/// Applies its writes in order, all of them or (when one is refused) none.
+pub struct Batch(pub Vec<BatchOp>);
 
 impl Mutation for Batch {
     type Output = ();

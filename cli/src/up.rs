@@ -3,13 +3,17 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use airssys_host::server::{Server, Token};
 use airssys_host::{AppManifest, ComponentInfo, EventKind, Host, Identity, Payload};
 use anyhow::Context;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::admin::ADDRESS_FILE;
+use crate::build::{BuildOptions, build_crate};
 use crate::ui;
+use crate::watch::{self, Watched};
 
 /// How long each `--request` waits for its reply.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -32,6 +36,10 @@ pub struct Args {
     /// "error": ..}`, in order; everything stops when stdin closes.
     #[arg(long, conflicts_with = "check")]
     pub stdin: bool,
+    /// Watch each component's source (a crate folder, or a `.wasm` file) and, when it
+    /// changes, rebuild it and hot-swap it blue-green with its state handed over.
+    #[arg(long, conflicts_with = "check")]
+    pub watch: bool,
 }
 
 fn parse_request(entry: &str) -> Result<(String, Payload), String> {
@@ -55,15 +63,44 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let app = AppManifest::from_file(&args.file)?;
     // Opens `[storage]`, which blocks while redb opens (or repairs) the file.
     let builder = app.host_builder()?;
+    // A component whose source is a crate folder is built first.
+    let mut sources = Vec::new();
+    for (name, component) in app.components() {
+        let wasm = if component.source.is_dir() {
+            ui::status(
+                "Building",
+                &format!("{name} ({})", component.source.display()),
+            );
+            build_crate(&component.source, &BuildOptions::default())?
+        } else {
+            component.source.clone()
+        };
+        sources.push((name.to_owned(), wasm, component.options.clone()));
+    }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let host = builder.build()?;
         let mut events = host.events();
-        let running = app.start(&host).await?;
-        for (name, handle) in &running {
+        let mut running = Vec::with_capacity(sources.len());
+        for (name, wasm, options) in sources {
+            let handle = host.load_with(&wasm, options).await?;
             ui::status("Started", &format!("{name} ({})", handle.label()));
+            running.push((name, handle));
         }
         print!("{}", status_table(&host.components()));
+        let admin = if args.check {
+            None
+        } else {
+            Some(AdminApi::start(&app, &host).await?)
+        };
+        let mut watched: Vec<Watched> = if args.watch {
+            app.components()
+                .map(|(name, component)| Watched::new(name, &component.source))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut poll = tokio::time::interval(watch::POLL);
         for (address, body) in args.request {
             let reply = host.request(&address, body, REQUEST_TIMEOUT).await?;
             println!("{address}: {}", crate::run::reply_text(&reply, false));
@@ -89,9 +126,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                         Some(line) => println!("{}", serve(&host, &line).await),
                         None => break,
                     },
+                    _ = poll.tick(), if args.watch => {
+                        for source in &mut watched {
+                            source.check(&host).await;
+                        }
+                    }
                 }
             }
         }
+        drop(admin);
         for (_, handle) in &running {
             handle.shutdown().await?;
         }
@@ -158,6 +201,49 @@ fn report(component: &Identity, kind: &EventKind) {
         EventKind::Stopping => ui::status("Stopping", &component.to_string()),
         EventKind::Stopped { reason } => ui::status("Stopped", &format!("{component}: {reason}")),
         EventKind::Escalated(trap) => ui::status("Escalated", &format!("{component} {trap}")),
+        EventKind::Version { id, state, detail } => {
+            let detail = detail
+                .as_ref()
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default();
+            ui::status(
+                "Version",
+                &format!("{component} (version {id}) {state}{detail}"),
+            );
+        }
         other => ui::status("Event", &format!("{component}: {other:?}")),
+    }
+}
+
+/// The admin API while `airssys up` runs: the server, and the file that tells the CLI where
+/// it listens (removed on the way out).
+struct AdminApi {
+    _server: Server,
+    address_file: PathBuf,
+}
+
+impl AdminApi {
+    async fn start(app: &AppManifest, host: &Host) -> anyhow::Result<Self> {
+        let config = app.admin();
+        let token = Token::load_or_create(&config.token_file)?;
+        let server = Server::bind(config.listen, token, host.clone()).await?;
+        let address_file = app.state_dir().join(ADDRESS_FILE);
+        std::fs::write(&address_file, format!("{}\n", server.local_addr()))
+            .with_context(|| format!("cannot write {}", address_file.display()))?;
+        ui::note(&format!(
+            "admin API on http://{} (token in {})",
+            server.local_addr(),
+            config.token_file.display()
+        ));
+        Ok(Self {
+            _server: server,
+            address_file,
+        })
+    }
+}
+
+impl Drop for AdminApi {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.address_file);
     }
 }

@@ -11,6 +11,17 @@
 //! max_memory = "4GiB"           # linear memory of all instances together
 //! max_cache_size = "256MiB"     # compiled code kept in memory
 //! allocator = "pooling"         # on-demand | pooling
+//! cache_dir = ".airssys/cache"  # compiled components on disk (the default; relative to this file)
+//! max_disk_cache = "1GiB"
+//! keep_versions = 5             # versions an address keeps for rollback
+//!
+//! [signatures]                  # optional: who may have built what runs here
+//! trusted = ["keys/ops.pub"]    # public key files (from `airssys keygen`), or the keys' text
+//! require = true                # refuse components no trusted key signed
+//!
+//! [admin]                       # optional: the admin API `airssys up` serves
+//! listen = "127.0.0.1:7070"     # loopback only; by default port 0 (a free one, in .airssys/admin.addr)
+//! token_file = ".airssys/admin.token"  # made (0600) if missing; the CLI reads it
 //!
 //! [host.http]                   # optional: the client behind airssys::http
 //! extra_roots = ["ca.pem"]      # PEM CA files trusted beside the system's roots
@@ -30,6 +41,7 @@
 //!
 //! [components.greeter]
 //! source = "greeter.wasm"       # relative to this file
+//! instances = 2                 # a pool, served round-robin (default 1)
 //! config = { greeting = "Hi" }
 //! limits = { memory = "16MiB", call_timeout = "2s", fuel = 50_000_000 }
 //! supervision = { policy = "restart", max_restarts = 3, window = "1m", pending = "fail" }
@@ -46,7 +58,14 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::PublicKey;
 use crate::storage::{DEFAULT_CACHE_SIZE, Quota, Storage};
+
+/// Where `airssys up` keeps its state, beside the manifest.
+const STATE_DIR: &str = ".airssys";
+/// `[admin] listen` by default.
+const DEFAULT_ADMIN: std::net::SocketAddr =
+    std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
 use crate::{
     Allocator, Capabilities, ComponentHandle, Error, Host, HostBuilder, HttpSettings, Limits,
     LoadOptions, Mode, Pending, Restart, Result, Supervision,
@@ -68,7 +87,22 @@ use crate::{
 pub struct AppManifest {
     host: HostBuilder,
     storage: Option<StorageConfig>,
+    admin: AdminConfig,
+    state_dir: PathBuf,
     components: BTreeMap<String, AppComponent>,
+}
+
+/// Where `airssys up` serves its admin API, and the file its bearer token is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AdminConfig {
+    /// A loopback address and port (`127.0.0.1:0` by default: port 0 picks a free one, so
+    /// several applications on one machine never clash; `airssys up` writes the one it got
+    /// to `.airssys/admin.addr`, where the CLI looks).
+    pub listen: std::net::SocketAddr,
+    /// The token's file, resolved against the manifest's directory
+    /// (`.airssys/admin.token` by default).
+    pub token_file: PathBuf,
 }
 
 /// Where the store of `[storage]` lives.
@@ -177,6 +211,37 @@ impl AppManifest {
         if let Some(size) = raw.host.max_cache_size {
             host = host.max_cache_size(size.usize()?);
         }
+        let state_dir = base.join(STATE_DIR);
+        let cache_dir = raw
+            .host
+            .cache_dir
+            .map_or_else(|| state_dir.join("cache"), |dir| base.join(dir));
+        host = host.cache_dir(cache_dir);
+        if let Some(size) = raw.host.max_disk_cache {
+            host = host.max_disk_cache(size.0);
+        }
+        if let Some(keep) = raw.host.keep_versions {
+            host = host.keep_versions(keep);
+        }
+        if let Some(signatures) = raw.signatures {
+            for key in &signatures.trusted {
+                host = host.trust_key(read_key(key, base)?);
+            }
+            host = host.require_signatures(signatures.require.unwrap_or(false));
+        }
+        let admin = raw.admin.unwrap_or_default();
+        let listen = admin.listen.unwrap_or(DEFAULT_ADMIN);
+        if !listen.ip().is_loopback() {
+            return Err(format!(
+                "[admin] listen = \"{listen}\" is not a loopback address; the admin API deploys code, so it listens on 127.0.0.1 or ::1 only (reach it from elsewhere through an SSH tunnel)"
+            ));
+        }
+        let admin = AdminConfig {
+            listen,
+            token_file: admin
+                .token_file
+                .map_or_else(|| state_dir.join("admin.token"), |file| base.join(file)),
+        };
         if let Some(allocator) = raw.host.allocator {
             host = host.allocator(match allocator {
                 RawAllocator::OnDemand => Allocator::OnDemand,
@@ -213,12 +278,17 @@ impl AppManifest {
             if let Some(supervision) = &component.supervision {
                 options = options.supervision(supervision.to_policy());
             }
+            if let Some(instances) = component.instances {
+                options = options.instances(instances);
+            }
             let source = base.join(component.source);
             components.insert(name, AppComponent { source, options });
         }
         Ok(Self {
             host,
             storage,
+            admin,
+            state_dir,
             components,
         })
     }
@@ -236,6 +306,18 @@ impl AppManifest {
     /// Where `[storage]` keeps the store, if the file has that table.
     pub fn storage(&self) -> Option<&StorageConfig> {
         self.storage.as_ref()
+    }
+
+    /// Where `airssys up` serves its admin API (`[admin]`).
+    pub fn admin(&self) -> &AdminConfig {
+        &self.admin
+    }
+
+    /// The folder beside the manifest where `airssys up` keeps its state (`.airssys`): the
+    /// compiled cache and the admin token by default, and the admin API's address while it
+    /// runs.
+    pub fn state_dir(&self) -> &Path {
+        &self.state_dir
     }
 
     /// The components, by name, in name order.
@@ -262,6 +344,8 @@ impl AppManifest {
 struct RawFile {
     #[serde(default)]
     host: RawHost,
+    signatures: Option<RawSignatures>,
+    admin: Option<RawAdmin>,
     limits: Option<RawLimits>,
     supervision: Option<RawSupervision>,
     storage: Option<RawStorage>,
@@ -313,6 +397,34 @@ struct RawHost {
     max_memory: Option<Size>,
     max_cache_size: Option<Size>,
     allocator: Option<RawAllocator>,
+    cache_dir: Option<PathBuf>,
+    max_disk_cache: Option<Size>,
+    keep_versions: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSignatures {
+    #[serde(default)]
+    trusted: Vec<String>,
+    require: Option<bool>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAdmin {
+    listen: Option<std::net::SocketAddr>,
+    token_file: Option<PathBuf>,
+}
+
+/// `[signatures] trusted` entries: a key's text, or a file holding it.
+fn read_key(entry: &str, base: &Path) -> Result<PublicKey, String> {
+    let parsed = if entry.trim_start().starts_with("airssys-ed25519 ") {
+        PublicKey::from_text(entry).map_err(|err| err.to_string())
+    } else {
+        PublicKey::from_file(base.join(entry)).map_err(|err| err.to_string())
+    };
+    parsed.map_err(|err| format!("[signatures] trusted: {err}"))
 }
 
 #[derive(Clone, Copy, Deserialize)]
@@ -353,6 +465,7 @@ impl RawHttp {
 #[serde(deny_unknown_fields)]
 struct RawComponent {
     source: PathBuf,
+    instances: Option<usize>,
     #[serde(default)]
     config: BTreeMap<String, String>,
     limits: Option<RawLimits>,

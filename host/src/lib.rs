@@ -47,6 +47,7 @@ mod bindings;
 mod broker;
 pub mod build;
 mod clock;
+mod deploy;
 mod error;
 mod events;
 mod host;
@@ -58,7 +59,10 @@ mod mail;
 mod policy;
 mod registry;
 mod runtime;
+pub mod server;
+mod signature;
 mod source;
+mod stage;
 mod state;
 pub mod storage;
 mod supervision;
@@ -69,14 +73,18 @@ pub use airssys_contract::{
     CONTENT_TYPE_BYTES, CONTENT_TYPE_JSON, CONTENT_TYPE_TEXT, CONTRACT_VERSION, Capabilities,
     CapabilityKind, ErrorKind, Health, MAX_TOPIC_LEN, Manifest, PatternError, Payload,
 };
-pub use app::{AppComponent, AppManifest, StorageConfig};
+pub use app::{AdminConfig, AppComponent, AppManifest, StorageConfig};
 pub use broker::Published;
+pub use deploy::{
+    CanaryOptions, DeployOptions, DeployReport, Deployment, FailureRate, Progress, Strategy,
+};
 pub use error::{Error, GuestError, GuestPanic, HostLimit, Result, Trap, TrapKind};
 pub use events::{Event, EventKind};
 pub use host::{
-    Allocator, ComponentHandle, DEFAULT_EPOCH_TICK, DEFAULT_MAILBOX_CAPACITY,
-    DEFAULT_MAX_CACHE_SIZE, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_MEMORY, DEFAULT_MAX_WASM_STACK,
-    DEFAULT_SEND_TIMEOUT, Host, HostBuilder, LoadOptions, Prepared, Subscription, load,
+    Allocator, ComponentHandle, DEFAULT_EPOCH_TICK, DEFAULT_KEEP_VERSIONS,
+    DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_CACHE_SIZE, DEFAULT_MAX_DISK_CACHE,
+    DEFAULT_MAX_INSTANCES, DEFAULT_MAX_MEMORY, DEFAULT_MAX_WASM_STACK, DEFAULT_SEND_TIMEOUT, Host,
+    HostBuilder, LoadOptions, Prepared, Subscription, load,
 };
 pub use identity::Identity;
 pub use inspect::{Inspection, inspect, inspect_file};
@@ -84,9 +92,13 @@ pub use interfaces::HttpSettings;
 pub use limits::{Limits, MAX_CALL_TIMEOUT, MAX_PAYLOAD, MemoryUsage};
 pub use mail::Message;
 pub use policy::{AuditEvent, EffectiveCapabilities, Mode, Outcome};
-pub use registry::ComponentInfo;
+pub use registry::{ComponentInfo, VersionInfo, VersionState};
 pub use runtime::Stats;
+pub use signature::{
+    PublicKey, SIGNATURE_SECTION, SecretKey, SignatureError, SignatureStatus, Signer, signers,
+};
 pub use source::{DEFAULT_MAX_COMPONENT_SIZE, Source};
+pub use stage::DeployStage;
 pub use state::State;
 pub use supervision::{Pending, Restart, Supervision};
 pub use totals::HostUsage;

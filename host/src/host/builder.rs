@@ -12,11 +12,12 @@ use wasmtime::{Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationCo
 use crate::clock::Clock;
 use crate::interfaces::{HttpClient, StoreData};
 use crate::policy::AuditLog;
+use crate::signature::Trust;
 use crate::storage::Storage;
 use crate::testing::TestClock;
 use crate::{
-    DEFAULT_MAX_COMPONENT_SIZE, Error, HttpSettings, Limits, MAX_CALL_TIMEOUT, Mode, Result,
-    Supervision, interfaces,
+    DEFAULT_MAX_COMPONENT_SIZE, Error, HttpSettings, Limits, MAX_CALL_TIMEOUT, Mode, PublicKey,
+    Result, Supervision, interfaces,
 };
 
 /// Default [`HostBuilder::mailbox_capacity`]: 64 pending calls per instance.
@@ -31,6 +32,10 @@ pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_MAX_INSTANCES: usize = 1_000;
 /// Default [`HostBuilder::max_memory`]: 4 GiB of linear memory across all instances.
 pub const DEFAULT_MAX_MEMORY: u64 = 4 << 30;
+/// Default [`HostBuilder::max_disk_cache`]: 1 GiB of compiled components on disk.
+pub const DEFAULT_MAX_DISK_CACHE: u64 = 1 << 30;
+/// Default [`HostBuilder::keep_versions`]: 5 versions per address.
+pub const DEFAULT_KEEP_VERSIONS: usize = 5;
 /// Default [`HostBuilder::max_cache_size`]: 256 MiB of compiled code.
 pub const DEFAULT_MAX_CACHE_SIZE: usize = 256 << 20;
 
@@ -86,6 +91,11 @@ const WASM_STACKS: RangeInclusive<usize> = 64 << 10..=64 << 20;
 /// | [`max_memory`](Self::max_memory) | 4 GiB of linear memory, all instances together | 64 KiB or more |
 /// | [`max_cache_size`](Self::max_cache_size) | 256 MiB of compiled code | any (0 turns the cache off) |
 /// | [`allocator`](Self::allocator) | [`Allocator::OnDemand`] | |
+/// | [`cache_dir`](Self::cache_dir) | none (compiled code is kept in memory only) | a directory only its owner may write |
+/// | [`max_disk_cache`](Self::max_disk_cache) | 1 GiB | any |
+/// | [`keep_versions`](Self::keep_versions) | 5 per address | 1 or more |
+/// | [`trust_key`](Self::trust_key) | none | Ed25519 public keys |
+/// | [`require_signatures`](Self::require_signatures) | off | |
 /// | [`clock`](Self::clock) | the system's clocks | |
 ///
 /// A value outside its range fails [`build`](Self::build) with [`Error::Config`] naming the
@@ -116,6 +126,10 @@ pub struct HostBuilder {
     pub(crate) max_memory: u64,
     pub(crate) max_cache_size: usize,
     pub(crate) allocator: Allocator,
+    pub(crate) trust: Trust,
+    pub(crate) keep_versions: usize,
+    pub(crate) cache_dir: Option<PathBuf>,
+    pub(crate) max_disk_cache: u64,
     pub(crate) clock: Clock,
 }
 
@@ -138,6 +152,10 @@ impl Default for HostBuilder {
             max_memory: DEFAULT_MAX_MEMORY,
             max_cache_size: DEFAULT_MAX_CACHE_SIZE,
             allocator: Allocator::OnDemand,
+            trust: Trust::default(),
+            keep_versions: DEFAULT_KEEP_VERSIONS,
+            cache_dir: None,
+            max_disk_cache: DEFAULT_MAX_DISK_CACHE,
             clock: Clock::default(),
         }
     }
@@ -276,6 +294,48 @@ impl HostBuilder {
         self
     }
 
+    /// Keeps compiled components in `dir` too, so a restarted host (or any host with the
+    /// same engine settings and this directory) loads them without compiling. Files are
+    /// authenticated with a key kept in `dir/key` (made `0600` on first use): a file this
+    /// host did not write, or one changed or cut short, is deleted and the component compiled
+    /// again. The directory is made `0700`; one others may write is refused. See
+    /// docs/security.md for what this assumes.
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// Most bytes the on-disk cache of [`cache_dir`](Self::cache_dir) keeps for this engine
+    /// configuration; past it the least recently used files go first.
+    pub fn max_disk_cache(mut self, bytes: u64) -> Self {
+        self.max_disk_cache = bytes;
+        self
+    }
+
+    /// How many versions an address keeps (the serving one included): a deploy past it
+    /// retires the oldest that do not run. Kept versions stay compiled for
+    /// [`Host::rollback`](crate::Host::rollback); [`Host::retire`](crate::Host::retire) frees
+    /// one sooner.
+    pub fn keep_versions(mut self, versions: usize) -> Self {
+        self.keep_versions = versions;
+        self
+    }
+
+    /// Trusts signatures made with `key` (see [`SecretKey::sign`](crate::SecretKey::sign)):
+    /// a component it signed loads as [`SignatureStatus::Trusted`](crate::SignatureStatus).
+    pub fn trust_key(mut self, key: PublicKey) -> Self {
+        self.trust.keys.push(key);
+        self
+    }
+
+    /// Refuses components that no trusted key signed ([`Error::Signature`]). Off by default:
+    /// signatures are then checked (a signature that does not match its bytes still refuses
+    /// the component) and reported, not required.
+    pub fn require_signatures(mut self, require: bool) -> Self {
+        self.trust.required = require;
+        self
+    }
+
     /// The time components see (WASI's wall and monotonic clocks, `airssys::now`, message
     /// timestamps) follows `clock`, which the test moves, instead of the system's: for tests.
     pub fn clock(mut self, clock: TestClock) -> Self {
@@ -333,6 +393,11 @@ impl HostBuilder {
         self.limits.validate(self.fuel_metering, self.epoch_tick)?;
         // Fibers running guests need room for the wasm stack plus host frames.
         let async_stack = self.max_wasm_stack + (1 << 20);
+        if self.keep_versions == 0 {
+            return Err(Error::Config(
+                "keep_versions is 0, but an address keeps at least the version serving it; use 1 or more".into(),
+            ));
+        }
         if self.max_instances == 0 {
             return Err(Error::Config(
                 "max_instances is 0, so no component could start; use 1 or more".into(),

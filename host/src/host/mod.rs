@@ -3,6 +3,8 @@
 
 mod builder;
 mod cache;
+mod deploy;
+mod disk_cache;
 mod handle;
 mod messaging;
 mod options;
@@ -17,11 +19,12 @@ use wasmtime::component::Linker;
 
 use builder::Parts;
 pub use builder::{
-    Allocator, DEFAULT_EPOCH_TICK, DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_CACHE_SIZE,
-    DEFAULT_MAX_INSTANCES, DEFAULT_MAX_MEMORY, DEFAULT_MAX_WASM_STACK, DEFAULT_SEND_TIMEOUT,
-    HostBuilder,
+    Allocator, DEFAULT_EPOCH_TICK, DEFAULT_KEEP_VERSIONS, DEFAULT_MAILBOX_CAPACITY,
+    DEFAULT_MAX_CACHE_SIZE, DEFAULT_MAX_DISK_CACHE, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_MEMORY,
+    DEFAULT_MAX_WASM_STACK, DEFAULT_SEND_TIMEOUT, HostBuilder,
 };
 use cache::Cache;
+use disk_cache::DiskCache;
 pub use handle::ComponentHandle;
 pub use messaging::Subscription;
 pub use options::LoadOptions;
@@ -74,6 +77,9 @@ struct HostInner {
     /// Compiled components by SHA-256 of their bytes: loading the same bytes again skips
     /// validation and compilation.
     cache: Mutex<Cache<[u8; 32], Arc<Compiled>>>,
+    /// Compiled components on disk ([`HostBuilder::cache_dir`]): a restart or a rollback
+    /// does not compile again.
+    disk: Option<DiskCache>,
     registry: Arc<Registry>,
     /// How messages reach components: the registry itself, in process.
     broker: Arc<dyn Broker>,
@@ -99,12 +105,18 @@ impl HostBuilder {
             audit,
             http,
         } = self.parts()?;
+        let disk = self
+            .cache_dir
+            .as_deref()
+            .map(|dir| DiskCache::open(dir, &engine, self.max_disk_cache))
+            .transpose()?;
         let registry = Arc::new(Registry::default());
         Ok(Host {
             inner: Arc::new(HostInner {
                 engine,
                 linker,
                 cache: Mutex::new(Cache::new(self.max_cache_size)),
+                disk,
                 totals: Arc::new(Totals::new(self.max_instances, self.max_memory)),
                 settings: self,
                 broker: registry.clone(),
@@ -148,19 +160,30 @@ impl Host {
                 limit,
             });
         }
+        let signature =
+            self.inner
+                .settings
+                .trust
+                .check(&bytes)
+                .map_err(|problem| Error::Signature {
+                    origin: origin.clone(),
+                    problem,
+                })?;
         let key: [u8; 32] = Sha256::digest(&bytes).into();
         if let Some(hit) = self.cache().get(&key) {
-            return Ok(Prepared::new(self.clone(), hit));
+            return Ok(Prepared::new(self.clone(), hit, origin, signature));
         }
         let host = self.clone();
+        let label = origin.clone();
         // Validation and compilation are CPU-bound: keep them off the async workers.
         let compiled = tokio::task::spawn_blocking(move || {
             Compiled::new(
                 &host.inner.engine,
                 &host.inner.linker,
-                &origin,
+                &label,
                 &bytes,
                 &key,
+                host.inner.disk.as_ref(),
             )
         })
         .await
@@ -168,7 +191,7 @@ impl Host {
         let compiled = Arc::new(compiled);
         self.cache()
             .insert(key, compiled.clone(), compiled.code_size());
-        Ok(Prepared::new(self.clone(), compiled))
+        Ok(Prepared::new(self.clone(), compiled, origin, signature))
     }
 
     /// Loads a component and starts it at its manifest's name as address, with no
@@ -263,6 +286,11 @@ impl Host {
     /// [`HostBuilder::max_instances`] and [`HostBuilder::max_memory`].
     pub fn usage(&self) -> HostUsage {
         self.inner.totals.usage()
+    }
+
+    /// Largest component binary this host accepts ([`HostBuilder::max_component_size`]).
+    pub fn max_component_size(&self) -> usize {
+        self.inner.settings.max_component_size
     }
 
     /// The wasmtime engine, for embedders that need it (e.g. to share with other code).

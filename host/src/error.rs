@@ -275,6 +275,42 @@ pub enum Error {
 }
 
 impl Error {
+    /// A short, stable name for what went wrong (`unknown_address`, `trap`, `timeout`, ...;
+    /// for a component's domain error its [`ErrorKind`](crate::ErrorKind), as `not_found`):
+    /// the `kind` of an ingress error body and the `kind` label of error metrics.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Io { .. } => "io",
+            Self::TooLarge { .. } => "component_too_large",
+            Self::NotWasm { .. }
+            | Self::CoreModule { .. }
+            | Self::Malformed { .. }
+            | Self::WrongWorld { .. }
+            | Self::ContractVersion { .. }
+            | Self::MissingExport { .. }
+            | Self::MissingManifest { .. }
+            | Self::CorruptManifest { .. }
+            | Self::Link { .. }
+            | Self::Compile { .. } => "invalid_component",
+            Self::AppManifest { .. } | Self::Config(_) => "config",
+            Self::NotGranted { .. } => "not_granted",
+            Self::AddressTaken { .. } => "address_taken",
+            Self::UnknownAddress { .. } => "unknown_address",
+            Self::InvalidAddress { .. } => "invalid_address",
+            Self::HostLimit { .. } => "host_limit",
+            Self::Storage(_) => "storage",
+            Self::Init { .. } => "init_failed",
+            Self::Guest { error, .. } | Self::Json { error, .. } => error.kind().code(),
+            Self::Trap { .. } => "trap",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::Restarting { .. } => "restarting",
+            Self::Stopped { .. } => "stopped",
+            Self::Timeout { .. } => "timeout",
+            Self::MailboxFull { .. } => "mailbox_full",
+            Self::InvalidTopic { .. } => "invalid_topic",
+        }
+    }
+
     /// The component's own domain error, if that is what this is.
     pub fn guest_error(&self) -> Option<&GuestError> {
         match self {
@@ -355,6 +391,24 @@ pub enum TrapKind {
     Unreachable,
     /// Any other trap: out-of-bounds access, division by zero, a failed host call, ...
     Other,
+}
+
+impl TrapKind {
+    /// A short, stable name for the cause (`panic`, `deadline`, `out_of_fuel`, ...): the
+    /// `kind` label of trap metrics.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::OutOfFuel => "out_of_fuel",
+            Self::Deadline(_) => "deadline",
+            Self::MemoryLimit(_) => "memory_limit",
+            Self::HostMemoryLimit(_) => "host_memory_limit",
+            Self::TableLimit(_) => "table_limit",
+            Self::StackOverflow => "stack_overflow",
+            Self::Panic(_) => "panic",
+            Self::Unreachable => "unreachable",
+            Self::Other => "other",
+        }
+    }
 }
 
 /// A panic reported by the guest just before it trapped.

@@ -50,6 +50,7 @@ mod inspect;
 mod interfaces;
 mod limits;
 mod mail;
+mod metrics;
 mod policy;
 mod registry;
 mod runtime;

@@ -30,8 +30,9 @@ pub use prepared::Prepared;
 
 use crate::broker::Broker;
 use crate::interfaces::{HttpClient, StoreData};
+use crate::metrics::Metrics;
 use crate::policy::AuditLog;
-use crate::registry::{ComponentInfo, Registry};
+use crate::registry::{ComponentInfo, Gauges, Registry};
 use crate::source::read_limited;
 use crate::storage::Storage;
 use crate::totals::Totals;
@@ -83,6 +84,8 @@ struct HostInner {
     audit: Arc<AuditLog>,
     /// The HTTP client every component's `http.send` uses.
     http: Arc<HttpClient>,
+    /// What every component version and the server record; [`Host::metrics`] reads it.
+    metrics: Arc<Metrics>,
 }
 
 /// Events kept for a slow subscriber before it starts missing the oldest.
@@ -100,12 +103,18 @@ impl HostBuilder {
             http,
         } = self.parts()?;
         let registry = Arc::new(Registry::default());
+        let totals = Arc::new(Totals::new(self.max_instances, self.max_memory));
+        let metrics = Arc::new(Metrics::new(Box::new(Gauges {
+            registry: Arc::downgrade(&registry),
+            totals: totals.clone(),
+        })));
         Ok(Host {
             inner: Arc::new(HostInner {
                 engine,
                 linker,
                 cache: Mutex::new(Cache::new(self.max_cache_size)),
-                totals: Arc::new(Totals::new(self.max_instances, self.max_memory)),
+                totals,
+                metrics,
                 settings: self,
                 broker: registry.clone(),
                 registry,
@@ -258,6 +267,22 @@ impl Host {
     /// [`HostBuilder::max_instances`] and [`HostBuilder::max_memory`].
     pub fn usage(&self) -> HostUsage {
         self.inner.totals.usage()
+    }
+
+    /// Every metric the host keeps, in the Prometheus text format (OpenMetrics), as `GET
+    /// /metrics` serves it: calls, latencies, errors and traps by kind, restarts, denials by
+    /// capability, storage operations and bytes per component version; memory, mailbox depth
+    /// and instances read now; the server's requests by route and status. docs/architecture.md
+    /// lists them.
+    ///
+    /// ```no_run
+    /// # fn run(host: airssys_host::Host) {
+    /// let text = host.metrics();
+    /// assert!(text.contains("# TYPE airssys_calls counter"));
+    /// # }
+    /// ```
+    pub fn metrics(&self) -> String {
+        self.inner.metrics.encode()
     }
 
     /// The wasmtime engine, for embedders that need it (e.g. to share with other code).

@@ -141,7 +141,8 @@ impl Prepared {
             component: identity.to_string(),
             limit,
         })?;
-        let gate = Gate::new(identity, capabilities.clone(), host.audit.clone());
+        let metrics = host.metrics.component(&identity);
+        let gate = Gate::new(identity, capabilities.clone(), host.audit.clone(), metrics);
         let shared = Arc::new(Shared::new(Arc::new(gate), host.events.clone()));
         let (mailbox, inbox) = Mailbox::new(settings.mailbox_capacity);
         let effective = capabilities.effective();

@@ -11,6 +11,7 @@
 
 mod broker;
 mod entry;
+mod gauges;
 mod route;
 mod topics;
 
@@ -19,6 +20,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use entry::ComponentInfo;
 pub(crate) use entry::{Entry, Slot, Version};
+pub(crate) use gauges::Gauges;
 use topics::Topics;
 
 use crate::{Error, Result};

@@ -13,9 +13,11 @@ use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 
 use super::mailbox::Home;
+use super::observe::observe;
 use super::{Blueprint, Instance, Shared};
 use crate::broker::SubscriptionGuard;
 use crate::mail::{Call, Message};
+use crate::metrics::CallKind;
 use crate::totals::InstancePermit;
 use crate::{Error, EventKind, Pending, Result, State, Supervision, Trap};
 
@@ -125,14 +127,16 @@ impl Actor {
                         continue;
                     }
                     shared.requests.fetch_add(1, Ordering::Relaxed);
-                    let result = self.instance.request(message, correlation).await;
+                    let call = self.instance.request(message, correlation);
+                    let result = observe(shared, CallKind::Request, call).await;
                     let trap = trap_of(&result);
                     let _ = reply.send(result);
                     trap
                 }
                 Call::Message(message) => {
                     shared.messages.fetch_add(1, Ordering::Relaxed);
-                    let result = self.instance.message(message).await;
+                    let call = self.instance.message(message);
+                    let result = observe(shared, CallKind::Message, call).await;
                     let trap = trap_of(&result);
                     if let (Err(err), None) = (&result, &trap) {
                         let who = shared.identity();
@@ -255,6 +259,7 @@ impl Supervisor {
     ) -> Result<Instance, Stop> {
         loop {
             self.shared.traps.fetch_add(1, Ordering::Relaxed);
+            self.shared.gate.metrics().trap(&trap);
             let who = self.shared.identity();
             tracing::warn!(target: "airssys::host", address = %who.address, component = %who.label(), "instance {trap}");
             let policy = match &self.supervision {
@@ -303,6 +308,7 @@ impl Supervisor {
             match Instance::start(&self.blueprint, &self.shared).await {
                 Ok(instance) => {
                     let restarts = self.shared.restarts.fetch_add(1, Ordering::Relaxed) + 1;
+                    self.shared.gate.metrics().restart();
                     self.shared
                         .enter(State::Running, EventKind::Restarted { restarts });
                     return Ok(instance);

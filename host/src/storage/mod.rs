@@ -62,6 +62,7 @@ pub use backend::{Backend, BatchOp, Entry, Expect, Revision};
 pub use bytes::Bytes;
 pub use cache::DEFAULT_CACHE_SIZE;
 pub use error::{QuotaLimit, StorageError};
+pub(crate) use handle::Meter;
 pub use handle::{KeyPage, Namespace, Storage};
 pub use key::{Cursor, MAX_NAMESPACE_LEN, MAX_PAGE_SIZE};
 pub use quota::{Quota, Usage};

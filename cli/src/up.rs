@@ -1,9 +1,12 @@
 //! `airssys up`: run the components an operator's `airssys.toml` lists.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use airssys_host::{AppManifest, ComponentInfo, EventKind, Host, Identity, Payload};
+use airssys_host::{
+    AppManifest, ComponentInfo, EventKind, Host, Identity, Payload, Server, ServerSettings,
+};
 use anyhow::Context;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -32,6 +35,10 @@ pub struct Args {
     /// "error": ..}`, in order; everything stops when stdin closes.
     #[arg(long, conflicts_with = "check")]
     pub stdin: bool,
+    /// Serve HTTP (ingress, /metrics, /health, the dashboard) on this address, instead of
+    /// `[ingress]`'s (or at all, when the file has no `[ingress]`); port 0 picks a free one.
+    #[arg(long, value_name = "ADDRESS")]
+    pub listen: Option<SocketAddr>,
 }
 
 fn parse_request(entry: &str) -> Result<(String, Payload), String> {
@@ -47,10 +54,12 @@ fn parse_request(entry: &str) -> Result<(String, Payload), String> {
     ))
 }
 
-/// Starts every component at its key as address and prints their status table, then the
-/// replies to `--request`s, one line each (`address: reply`); with `--check` then reports
-/// health and stops, otherwise prints lifecycle events (and, with `--stdin`, serves requests)
-/// until Ctrl-C or the end of stdin, then shuts everything down and closes the store.
+/// Starts every component at its key as address and prints their status table, then serves
+/// HTTP if the file has `[ingress]` (or `--listen` asks), then prints the replies to
+/// `--request`s, one line each (`address: reply`); with `--check` then reports health and
+/// stops, otherwise prints lifecycle events (and, with `--stdin`, serves requests) until
+/// Ctrl-C or the end of stdin, then stops the server, shuts everything down and closes the
+/// store.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let app = AppManifest::from_file(&args.file)?;
     // Opens `[storage]`, which blocks while redb opens (or repairs) the file.
@@ -64,6 +73,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             ui::status("Started", &format!("{name} ({})", handle.label()));
         }
         print!("{}", status_table(&host.components()));
+        let settings = match (app.server(), args.listen) {
+            (Some(settings), Some(address)) => Some(settings.clone().address(address)),
+            (None, Some(address)) => Some(ServerSettings::new().address(address)),
+            (settings, None) => settings.cloned(),
+        };
+        let (stop_serving, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = match settings.filter(|_| !args.check) {
+            Some(settings) => {
+                let server = Server::bind(&host, settings).await?;
+                let url = format!("http://{}", server.local_addr());
+                ui::status("Serving", &format!("{url} (dashboard {url}/, metrics {url}/metrics)"));
+                Some(tokio::spawn(server.serve(async {
+                    let _ = stopped.await;
+                })))
+            }
+            None => None,
+        };
         for (address, body) in args.request {
             let reply = host.request(&address, body, REQUEST_TIMEOUT).await?;
             println!("{address}: {}", crate::run::reply_text(&reply, false));
@@ -91,6 +117,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     },
                 }
             }
+        }
+        let _ = stop_serving.send(());
+        if let Some(serving) = serving {
+            serving.await.context("the server's task failed")??;
         }
         for (_, handle) in &running {
             handle.shutdown().await?;

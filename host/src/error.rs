@@ -264,6 +264,14 @@ pub enum Error {
         /// What is wrong and how to fix it.
         reason: String,
     },
+    /// The server could not listen on its address.
+    #[error("cannot listen on {address}: {source}; choose another `address` in [ingress]")]
+    Listen {
+        /// The address asked for.
+        address: std::net::SocketAddr,
+        /// What the OS said (the address is taken, or not this machine's).
+        source: std::io::Error,
+    },
     /// A JSON request could not be encoded, or its reply not decoded into the type asked for.
     #[error("JSON exchange with {component} failed: {error}")]
     Json {
@@ -308,6 +316,7 @@ impl Error {
             Self::Timeout { .. } => "timeout",
             Self::MailboxFull { .. } => "mailbox_full",
             Self::InvalidTopic { .. } => "invalid_topic",
+            Self::Listen { .. } => "listen",
         }
     }
 

@@ -54,6 +54,7 @@ mod metrics;
 mod policy;
 mod registry;
 mod runtime;
+mod server;
 mod source;
 mod state;
 pub mod storage;
@@ -81,6 +82,10 @@ pub use mail::Message;
 pub use policy::{AuditEvent, EffectiveCapabilities, Mode, Outcome};
 pub use registry::ComponentInfo;
 pub use runtime::Stats;
+pub use server::{
+    DEFAULT_MAX_BODY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER, DEFAULT_REQUEST_TIMEOUT,
+    HEADER_TIMEOUT, Server, ServerSettings,
+};
 pub use source::{DEFAULT_MAX_COMPONENT_SIZE, Source};
 pub use state::State;
 pub use supervision::{Pending, Restart, Supervision};

@@ -290,6 +290,11 @@ impl Host {
         &self.inner.engine
     }
 
+    /// Where the server and every component version record their metrics.
+    pub(crate) fn observed(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
     fn cache(&self) -> MutexGuard<'_, Cache<[u8; 32], Arc<Compiled>>> {
         // The map stays consistent even if a holder panicked, so poisoning is ignored.
         self.inner.cache.lock().unwrap_or_else(|p| p.into_inner())

@@ -8,6 +8,7 @@ mod file_escapes;
 mod host_limits;
 mod https;
 mod identity;
+mod ingress;
 mod lifecycle;
 mod load_errors;
 mod messaging;

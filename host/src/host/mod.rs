@@ -36,7 +36,7 @@ use crate::registry::{ComponentInfo, Gauges, Registry};
 use crate::source::read_limited;
 use crate::storage::Storage;
 use crate::totals::Totals;
-use crate::{Error, Event, HostUsage, Result, Source};
+use crate::{AuditEvent, Error, Event, HostUsage, Result, Source};
 
 /// Loads and runs airssys components, each under an address. Build it once and share it (it
 /// is cheap to clone): every component it loads shares one compiler, linker and
@@ -245,6 +245,13 @@ impl Host {
     /// subscribes.
     pub fn events(&self) -> broadcast::Receiver<Event> {
         self.inner.events.subscribe()
+    }
+
+    /// Capability decisions of every component this host runs, allowed and denied, from the
+    /// moment of subscribing: the same [`AuditEvent`]s the audit file holds, whether or not
+    /// the host has one. The dashboard shows them.
+    pub fn audit_events(&self) -> broadcast::Receiver<AuditEvent> {
+        self.inner.audit.watch()
     }
 
     /// The store components reach through `storage` and `wasi:keyvalue`

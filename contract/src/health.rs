@@ -12,3 +12,13 @@ pub enum Health {
     /// Not able to do its work.
     Unhealthy(String),
 }
+
+impl std::fmt::Display for Health {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Healthy => f.write_str("healthy"),
+            Self::Degraded(why) => write!(f, "degraded: {why}"),
+            Self::Unhealthy(why) => write!(f, "unhealthy: {why}"),
+        }
+    }
+}

@@ -27,8 +27,8 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::Sleep;
 
 use crate::Result;
-use crate::mail::{Call, Message};
-use crate::runtime::Mailbox;
+use crate::mail::Message;
+use crate::registry::Entry;
 
 /// Delivers messages and requests by address, and publishes by topic.
 #[async_trait]
@@ -72,12 +72,10 @@ pub(crate) struct SubscriptionId(pub(crate) u64);
 /// Where a subscription's messages go. Both kinds are bounded.
 #[derive(Clone)]
 pub(crate) enum Sink {
-    /// An instance's mailbox: a component's subscription. Bodies over the instance's
-    /// `max_payload` are refused, as for a direct send.
-    Mailbox {
-        mailbox: Mailbox,
-        max_payload: usize,
-    },
+    /// A component's address: a component's subscription. It delivers through the address's
+    /// routing, so a deploy's switch moves it with requests and sends; bodies over the
+    /// serving version's `max_payload`, and topics its patterns do not cover, are refused.
+    Address(Weak<Entry>),
     /// An embedder's [`Subscription`](crate::Subscription).
     Host(mpsc::Sender<Message>),
 }
@@ -94,20 +92,7 @@ impl Sink {
     /// Offers `message` without waiting.
     pub(crate) fn try_offer(&self, message: Message) -> Result<(), Refused> {
         match self {
-            Self::Mailbox {
-                mailbox,
-                max_payload,
-            } => {
-                if message.payload().body().len() > *max_payload {
-                    return Err(Refused::Never);
-                }
-                mailbox
-                    .try_send(Call::Message(message))
-                    .map_err(|err| match err {
-                        TrySendError::Full(Call::Message(message)) => Refused::Full(message),
-                        _ => Refused::Never,
-                    })
-            }
+            Self::Address(entry) => entry.upgrade().ok_or(Refused::Never)?.try_publish(message),
             Self::Host(sender) => sender.try_send(message).map_err(|err| match err {
                 TrySendError::Full(message) => Refused::Full(message),
                 TrySendError::Closed(_) => Refused::Never,
@@ -118,10 +103,10 @@ impl Sink {
     /// Offers `message`, waiting until `deadline` for room; true when it was taken.
     pub(crate) async fn offer(&self, message: Message, deadline: &mut Deadline) -> bool {
         match self {
-            Self::Mailbox { mailbox, .. } => deadline
-                .bound(mailbox.send(Call::Message(message)))
-                .await
-                .is_some_and(|sent| sent.is_ok()),
+            Self::Address(entry) => match entry.upgrade() {
+                Some(entry) => entry.publish(message, deadline).await,
+                None => false,
+            },
             Self::Host(sender) => deadline
                 .bound(sender.send(message))
                 .await

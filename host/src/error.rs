@@ -280,6 +280,104 @@ pub enum Error {
         /// The decoding error.
         error: GuestError,
     },
+    /// The component's signatures do not meet the host's [`SignatureError`] policy, or a key
+    /// could not be read. Nothing was compiled.
+    #[error("{origin} was refused: {problem}")]
+    Signature {
+        /// The file, label or key file.
+        origin: String,
+        /// What is wrong, and the fix.
+        problem: crate::SignatureError,
+    },
+    /// A deploy failed or was aborted at `stage`; the address serves what it served before.
+    #[error(
+        "deploy of {version} to `{address}` failed while {stage}: {cause}; `{address}` still serves {serving}"
+    )]
+    Deploy {
+        /// The address deployed to.
+        address: String,
+        /// The version that was to take over (`name@version`).
+        version: String,
+        /// How far it got.
+        stage: crate::DeployStage,
+        /// What went wrong.
+        cause: Box<Error>,
+        /// What serves the address now (`name@version`).
+        serving: String,
+    },
+    /// A health check did not report healthy.
+    #[error("{component} reported itself {health}")]
+    Unhealthy {
+        /// Its [`Identity`](crate::Identity), as displayed.
+        component: String,
+        /// What it reported.
+        health: crate::Health,
+    },
+    /// A canary failed too many of its calls within the window.
+    #[error(
+        "{component} failed {failed} of its {calls} calls within {window:?} ({:.1}%), over the canary's limit of {:.1}%",
+        100.0 * *failed as f64 / (*calls).max(1) as f64,
+        100.0 * threshold
+    )]
+    CanaryFailed {
+        /// The canary's [`Identity`](crate::Identity), as displayed.
+        component: String,
+        /// Calls that ended in an error or a trap.
+        failed: u64,
+        /// Calls it served within the window.
+        calls: u64,
+        /// The window.
+        window: std::time::Duration,
+        /// The share of failed calls that aborts it.
+        threshold: f64,
+    },
+    /// The operator aborted the deploy ([`Host::abort`](crate::Host::abort)).
+    #[error("it was aborted")]
+    Aborted,
+    /// A deploy to this address is under way already.
+    #[error(
+        "a deploy of {version} to `{address}` is under way; wait for it, or promote or abort it (`airssys promote`, `airssys abort`)"
+    )]
+    DeployInProgress {
+        /// The address.
+        address: String,
+        /// The version being deployed.
+        version: String,
+    },
+    /// No deploy to promote or abort at this address.
+    #[error("no deploy is under way at `{address}`; `airssys status` shows its versions")]
+    NoDeploy {
+        /// The address.
+        address: String,
+    },
+    /// A rollback found no earlier version kept at the address.
+    #[error(
+        "`{address}` keeps no earlier version to roll back to (it was never deployed over, or the versions were retired); deploy one instead"
+    )]
+    NothingToRollBack {
+        /// The address.
+        address: String,
+    },
+    /// The version runs (serving, a canary, deploying or draining), so it cannot be retired.
+    #[error(
+        "version {id} of `{address}` is {state}; deploy or roll back to another version first, then retire it"
+    )]
+    VersionInUse {
+        /// The address.
+        address: String,
+        /// The version's number.
+        id: u64,
+        /// Its state.
+        state: crate::VersionState,
+    },
+    /// No version with this number is kept at the address.
+    #[error("`{address}` keeps no version {id}; `Host::versions` lists them")]
+    UnknownVersion {
+        /// The address.
+        address: String,
+        /// The number asked for.
+        id: u64,
+    },
 }
 
 impl Error {
@@ -317,6 +415,16 @@ impl Error {
             Self::MailboxFull { .. } => "mailbox_full",
             Self::InvalidTopic { .. } => "invalid_topic",
             Self::Listen { .. } => "listen",
+            Self::Signature { .. } => "signature",
+            Self::Deploy { .. } => "deploy_failed",
+            Self::Unhealthy { .. } => "unhealthy",
+            Self::CanaryFailed { .. } => "canary_failed",
+            Self::Aborted => "aborted",
+            Self::DeployInProgress { .. } => "deploy_in_progress",
+            Self::NoDeploy { .. } => "no_deploy",
+            Self::NothingToRollBack { .. } => "nothing_to_roll_back",
+            Self::VersionInUse { .. } => "version_in_use",
+            Self::UnknownVersion { .. } => "unknown_version",
         }
     }
 

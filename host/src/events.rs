@@ -1,6 +1,6 @@
 //! The events that report each lifecycle transition of a component.
 
-use crate::{Identity, State, Trap};
+use crate::{Identity, State, Trap, VersionState};
 
 /// Something that happened to a component, from [`Host::events`](crate::Host::events).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,4 +41,15 @@ pub enum EventKind {
     /// The instance trapped under [`Supervision::Escalate`](crate::Supervision::Escalate) and
     /// stops; the embedder decides.
     Escalated(Trap),
+    /// A version kept at the address changed state (a deploy, a rollback, a retirement);
+    /// the event's component is that version, and its state is `Running` while the version
+    /// has instances, `Stopped` (`Failed` for a failed deploy) when it has none.
+    Version {
+        /// Its number at the address ([`VersionInfo::id`](crate::VersionInfo::id)).
+        id: u64,
+        /// The state it entered.
+        state: VersionState,
+        /// Why, for a failed deploy; what happened, for some others.
+        detail: Option<String>,
+    },
 }

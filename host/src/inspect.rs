@@ -11,12 +11,14 @@ use wasmparser::{Parser, Payload, Validator, WasmFeatures};
 use crate::{Error, Result};
 
 /// The functions `airssys:core/lifecycle` must export.
-const LIFECYCLE_FUNCTIONS: [&str; 5] = [
+const LIFECYCLE_FUNCTIONS: [&str; 7] = [
     "init",
     "handle-message",
     "handle-request",
     "health",
     "shutdown",
+    "snapshot",
+    "restore",
 ];
 
 /// What a component is, read from its bytes without compiling it.

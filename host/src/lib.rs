@@ -42,6 +42,7 @@
 mod app;
 mod bindings;
 mod broker;
+mod deploy;
 mod error;
 mod events;
 mod host;
@@ -55,7 +56,9 @@ mod policy;
 mod registry;
 mod runtime;
 mod server;
+mod signature;
 mod source;
+mod stage;
 mod state;
 pub mod storage;
 mod supervision;
@@ -67,12 +70,16 @@ pub use airssys_contract::{
 };
 pub use app::{AppComponent, AppManifest, StorageConfig};
 pub use broker::Published;
+pub use deploy::{
+    CanaryOptions, DeployOptions, DeployReport, Deployment, FailureRate, Progress, Strategy,
+};
 pub use error::{Error, GuestError, GuestPanic, HostLimit, Result, Trap, TrapKind};
 pub use events::{Event, EventKind};
 pub use host::{
-    Allocator, ComponentHandle, DEFAULT_EPOCH_TICK, DEFAULT_MAILBOX_CAPACITY,
-    DEFAULT_MAX_CACHE_SIZE, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_MEMORY, DEFAULT_MAX_WASM_STACK,
-    DEFAULT_SEND_TIMEOUT, Host, HostBuilder, LoadOptions, Prepared, Subscription, load,
+    Allocator, ComponentHandle, DEFAULT_EPOCH_TICK, DEFAULT_KEEP_VERSIONS,
+    DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_CACHE_SIZE, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_MEMORY,
+    DEFAULT_MAX_WASM_STACK, DEFAULT_SEND_TIMEOUT, Host, HostBuilder, LoadOptions, Prepared,
+    Subscription, load,
 };
 pub use identity::Identity;
 pub use inspect::{Inspection, inspect, inspect_file};
@@ -80,13 +87,17 @@ pub use interfaces::HttpSettings;
 pub use limits::{Limits, MAX_CALL_TIMEOUT, MAX_PAYLOAD, MemoryUsage};
 pub use mail::Message;
 pub use policy::{AuditEvent, EffectiveCapabilities, Mode, Outcome};
-pub use registry::ComponentInfo;
+pub use registry::{ComponentInfo, VersionInfo, VersionState};
 pub use runtime::Stats;
 pub use server::{
     DEFAULT_MAX_BODY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER, DEFAULT_REQUEST_TIMEOUT,
     HEADER_TIMEOUT, Server, ServerSettings,
 };
+pub use signature::{
+    PublicKey, SIGNATURE_SECTION, SecretKey, SignatureError, SignatureStatus, Signer, signers,
+};
 pub use source::{DEFAULT_MAX_COMPONENT_SIZE, Source};
+pub use stage::DeployStage;
 pub use state::State;
 pub use supervision::{Pending, Restart, Supervision};
 pub use totals::HostUsage;

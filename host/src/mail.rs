@@ -82,6 +82,10 @@ pub(crate) enum Call {
     },
     Message(Message),
     Health(oneshot::Sender<Result<Health>>),
+    /// The state to hand to the next version: a deploy's last call to this instance.
+    Snapshot(oneshot::Sender<Result<Option<Payload>>>),
+    /// State handed over by the previous version, before the instance takes traffic.
+    Restore(Payload, oneshot::Sender<Result<()>>),
     Shutdown(oneshot::Sender<Result<()>>),
 }
 
@@ -91,7 +95,7 @@ impl Call {
         match self {
             Self::Request { message, .. } => Some((message.payload.body().len(), "request")),
             Self::Message(message) => Some((message.payload.body().len(), "message")),
-            Self::Health(_) | Self::Shutdown(_) => None,
+            _ => None,
         }
     }
 }

@@ -104,6 +104,18 @@ impl<T: Registered> Guest for Export<T> {
             component.shutdown();
         }
     }
+
+    fn snapshot() -> Result<Option<wit::Payload>, wit::Error> {
+        let state = with_instance::<T, _>(|component| component.snapshot())?;
+        Ok(state.map(|payload| {
+            let (content_type, body) = payload.into_parts();
+            wit::Payload { content_type, body }
+        }))
+    }
+
+    fn restore(state: wit::Payload) -> Result<(), wit::Error> {
+        with_instance::<T, _>(|component| component.restore(from_wit_payload(state)))
+    }
 }
 
 fn with_instance<T: Registered, R>(

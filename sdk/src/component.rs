@@ -16,6 +16,8 @@ use crate::{Config, Error, Health, Message, Payload, Request, Result};
 /// | `on_request` | fails with [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) |
 /// | `health` | [`Health::Healthy`] |
 /// | `shutdown` | does nothing |
+/// | `snapshot` | `Ok(None)`: nothing to hand over, the next version starts fresh |
+/// | `restore` | fails with [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported), which aborts a deploy that hands state to it |
 ///
 /// Handlers return domain errors as values ([`Error`]); a panic traps the instance instead,
 /// and the host reports the panic message.
@@ -48,4 +50,43 @@ pub trait Component: Sized + 'static {
 
     /// Called once before the instance is dropped: flush or release what it holds.
     fn shutdown(&mut self) {}
+
+    /// Hands this instance's state to the version that replaces it in a deploy. The host
+    /// calls it after the last call this instance serves and passes the payload to the new
+    /// version's [`restore`](Component::restore) before the new version takes any traffic.
+    /// `Ok(None)` (the default) lets the new version start fresh; an error aborts the deploy
+    /// and this version keeps serving.
+    ///
+    /// ```
+    /// # use airssys::prelude::*;
+    /// #[derive(Default, serde::Serialize, serde::Deserialize)]
+    /// struct Counter { count: u64 }
+    ///
+    /// impl Component for Counter {
+    /// #   fn init(_: &Config) -> Result<Self> { Ok(Self::default()) }
+    ///     fn snapshot(&self) -> Result<Option<Payload>> {
+    ///         Ok(Some(Payload::json(self)?))
+    ///     }
+    ///     fn restore(&mut self, state: Payload) -> Result<()> {
+    ///         *self = state.decode_json()?;
+    ///         Ok(())
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// State handed over lives only in memory; storage ([`crate::storage`]) is the durable
+    /// path.
+    fn snapshot(&self) -> Result<Option<Payload>> {
+        Ok(None)
+    }
+
+    /// Takes over the state the previous version's [`snapshot`](Component::snapshot)
+    /// returned. Called after `init`, before any message or request. An error aborts the
+    /// deploy, and the previous version keeps serving.
+    fn restore(&mut self, state: Payload) -> Result<()> {
+        let _ = state;
+        Err(Error::unsupported(
+            "this component does not restore state handed over by the version it replaces; implement `restore`, or deploy it without state handoff",
+        ))
+    }
 }

@@ -11,10 +11,11 @@ use wasmtime::{Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationCo
 
 use crate::interfaces::{HttpClient, StoreData};
 use crate::policy::AuditLog;
+use crate::signature::Trust;
 use crate::storage::Storage;
 use crate::{
-    DEFAULT_MAX_COMPONENT_SIZE, Error, HttpSettings, Limits, MAX_CALL_TIMEOUT, Mode, Result,
-    Supervision, interfaces,
+    DEFAULT_MAX_COMPONENT_SIZE, Error, HttpSettings, Limits, MAX_CALL_TIMEOUT, Mode, PublicKey,
+    Result, Supervision, interfaces,
 };
 
 /// Default [`HostBuilder::mailbox_capacity`]: 64 pending calls per instance.
@@ -29,6 +30,8 @@ pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_MAX_INSTANCES: usize = 1_000;
 /// Default [`HostBuilder::max_memory`]: 4 GiB of linear memory across all instances.
 pub const DEFAULT_MAX_MEMORY: u64 = 4 << 30;
+/// Default [`HostBuilder::keep_versions`]: 5 versions per address.
+pub const DEFAULT_KEEP_VERSIONS: usize = 5;
 /// Default [`HostBuilder::max_cache_size`]: 256 MiB of compiled code.
 pub const DEFAULT_MAX_CACHE_SIZE: usize = 256 << 20;
 
@@ -84,6 +87,9 @@ const WASM_STACKS: RangeInclusive<usize> = 64 << 10..=64 << 20;
 /// | [`max_memory`](Self::max_memory) | 4 GiB of linear memory, all instances together | 64 KiB or more |
 /// | [`max_cache_size`](Self::max_cache_size) | 256 MiB of compiled code | any (0 turns the cache off) |
 /// | [`allocator`](Self::allocator) | [`Allocator::OnDemand`] | |
+/// | [`keep_versions`](Self::keep_versions) | 5 per address | 1 or more |
+/// | [`trust_key`](Self::trust_key) | none | Ed25519 public keys |
+/// | [`require_signatures`](Self::require_signatures) | off | |
 ///
 /// A value outside its range fails [`build`](Self::build) with [`Error::Config`] naming the
 /// setting and the range.
@@ -113,6 +119,8 @@ pub struct HostBuilder {
     pub(crate) max_memory: u64,
     pub(crate) max_cache_size: usize,
     pub(crate) allocator: Allocator,
+    pub(crate) trust: Trust,
+    pub(crate) keep_versions: usize,
 }
 
 impl Default for HostBuilder {
@@ -134,6 +142,8 @@ impl Default for HostBuilder {
             max_memory: DEFAULT_MAX_MEMORY,
             max_cache_size: DEFAULT_MAX_CACHE_SIZE,
             allocator: Allocator::OnDemand,
+            trust: Trust::default(),
+            keep_versions: DEFAULT_KEEP_VERSIONS,
         }
     }
 }
@@ -271,6 +281,30 @@ impl HostBuilder {
         self
     }
 
+    /// How many versions an address keeps (the serving one included): a deploy past it
+    /// retires the oldest that do not run. Kept versions stay compiled for
+    /// [`Host::rollback`](crate::Host::rollback); [`Host::retire`](crate::Host::retire) frees
+    /// one sooner.
+    pub fn keep_versions(mut self, versions: usize) -> Self {
+        self.keep_versions = versions;
+        self
+    }
+
+    /// Trusts signatures made with `key` (see [`SecretKey::sign`](crate::SecretKey::sign)):
+    /// a component it signed loads as [`SignatureStatus::Trusted`](crate::SignatureStatus).
+    pub fn trust_key(mut self, key: PublicKey) -> Self {
+        self.trust.keys.push(key);
+        self
+    }
+
+    /// Refuses components that no trusted key signed ([`Error::Signature`]). Off by default:
+    /// signatures are then checked (a signature that does not match its bytes still refuses
+    /// the component) and reported, not required.
+    pub fn require_signatures(mut self, require: bool) -> Self {
+        self.trust.required = require;
+        self
+    }
+
     /// Checks the settings, then makes what a host is built from: one engine and linker
     /// with every host interface (nothing granted), the engine's epoch ticker, and the audit
     /// log. [`build`](Self::build) (in `host/mod.rs`) assembles the host from them.
@@ -321,6 +355,11 @@ impl HostBuilder {
         self.limits.validate(self.fuel_metering, self.epoch_tick)?;
         // Fibers running guests need room for the wasm stack plus host frames.
         let async_stack = self.max_wasm_stack + (1 << 20);
+        if self.keep_versions == 0 {
+            return Err(Error::Config(
+                "keep_versions is 0, but an address keeps at least the version serving it; use 1 or more".into(),
+            ));
+        }
         if self.max_instances == 0 {
             return Err(Error::Config(
                 "max_instances is 0, so no component could start; use 1 or more".into(),

@@ -46,9 +46,9 @@ impl ComponentHandle {
         self.entry.stats()
     }
 
-    /// What the component may use: declared, granted, and the mode that decided.
-    pub fn capabilities(&self) -> &EffectiveCapabilities {
-        &self.entry.current().capabilities
+    /// What the serving version may use: declared, granted, and the mode that decided.
+    pub fn capabilities(&self) -> Arc<EffectiveCapabilities> {
+        self.entry.current().capabilities.clone()
     }
 
     /// Current and peak linear memory.
@@ -56,14 +56,14 @@ impl ComponentHandle {
         self.entry.memory()
     }
 
-    /// The component's manifest: name, version and declared capabilities.
-    pub fn manifest(&self) -> &Manifest {
-        &self.entry.current().manifest
+    /// The serving version's manifest: name, version and declared capabilities.
+    pub fn manifest(&self) -> Arc<Manifest> {
+        self.entry.current().manifest.clone()
     }
 
-    /// The component's name, as its manifest declares it.
-    pub fn name(&self) -> &str {
-        self.manifest().name()
+    /// The component's name, as the serving version's manifest declares it.
+    pub fn name(&self) -> String {
+        self.manifest().name().to_owned()
     }
 
     /// `name@version`, as its manifest declares them.
@@ -73,11 +73,12 @@ impl ComponentHandle {
 
     /// The address it runs at.
     pub fn address(&self) -> &str {
-        &self.entry.identity().address
+        self.entry.address()
     }
 
-    /// Its address, manifest name and version, and content hash; displays as errors name it.
-    pub fn identity(&self) -> &Identity {
+    /// Its address, and the serving version's manifest name and version and content hash;
+    /// displays as errors name it. A deploy changes it.
+    pub fn identity(&self) -> Arc<Identity> {
         self.entry.identity()
     }
 
@@ -132,7 +133,7 @@ impl ComponentHandle {
         self.entry.deliver(Call::Message(message), None).await
     }
 
-    /// Asks the component for its health.
+    /// Asks the component for its health (one instance of a pool, in turn).
     pub async fn health(&self) -> Result<Health> {
         let (reply, answer) = oneshot::channel();
         self.entry.deliver(Call::Health(reply), None).await?;
@@ -143,6 +144,7 @@ impl ComponentHandle {
     /// this returns it is [`State::Stopped`] and its address is free. Later calls fail with
     /// [`Error::Stopped`]; shutting down twice is harmless.
     pub async fn shutdown(&self) -> Result<()> {
+        self.entry.close();
         for slot in self.entry.slots() {
             slot.mailbox.shutdown().await?;
         }

@@ -3,6 +3,7 @@
 
 mod builder;
 mod cache;
+mod deploy;
 mod handle;
 mod messaging;
 mod options;
@@ -17,9 +18,9 @@ use wasmtime::component::Linker;
 
 use builder::Parts;
 pub use builder::{
-    Allocator, DEFAULT_EPOCH_TICK, DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_CACHE_SIZE,
-    DEFAULT_MAX_INSTANCES, DEFAULT_MAX_MEMORY, DEFAULT_MAX_WASM_STACK, DEFAULT_SEND_TIMEOUT,
-    HostBuilder,
+    Allocator, DEFAULT_EPOCH_TICK, DEFAULT_KEEP_VERSIONS, DEFAULT_MAILBOX_CAPACITY,
+    DEFAULT_MAX_CACHE_SIZE, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_MEMORY, DEFAULT_MAX_WASM_STACK,
+    DEFAULT_SEND_TIMEOUT, HostBuilder,
 };
 use cache::Cache;
 pub use handle::ComponentHandle;
@@ -157,27 +158,31 @@ impl Host {
                 limit,
             });
         }
+        let signature =
+            self.inner
+                .settings
+                .trust
+                .check(&bytes)
+                .map_err(|problem| Error::Signature {
+                    origin: origin.clone(),
+                    problem,
+                })?;
         let key: [u8; 32] = Sha256::digest(&bytes).into();
         if let Some(hit) = self.cache().get(&key) {
-            return Ok(Prepared::new(self.clone(), hit));
+            return Ok(Prepared::new(self.clone(), hit, origin, signature));
         }
         let host = self.clone();
+        let label = origin.clone();
         // Validation and compilation are CPU-bound: keep them off the async workers.
         let compiled = tokio::task::spawn_blocking(move || {
-            Compiled::new(
-                &host.inner.engine,
-                &host.inner.linker,
-                &origin,
-                &bytes,
-                &key,
-            )
+            Compiled::new(&host.inner.engine, &host.inner.linker, &label, &bytes, &key)
         })
         .await
         .map_err(|err| Error::Config(format!("compilation task failed: {err}")))??;
         let compiled = Arc::new(compiled);
         self.cache()
             .insert(key, compiled.clone(), compiled.code_size());
-        Ok(Prepared::new(self.clone(), compiled))
+        Ok(Prepared::new(self.clone(), compiled, origin, signature))
     }
 
     /// Loads a component and starts it at its manifest's name as address, with no

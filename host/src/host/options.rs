@@ -16,7 +16,7 @@ use crate::{Capabilities, Limits, Supervision};
 ///     .config("start", "10");
 /// assert_eq!(options.address.as_deref(), Some("greeter-eu"));
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LoadOptions {
     /// The address to run at; `None` means the manifest's name.
@@ -29,6 +29,21 @@ pub struct LoadOptions {
     pub supervision: Option<Supervision>,
     /// What the operator grants.
     pub grants: Capabilities,
+    /// How many instances serve the address; more than one makes a pool, served in turn.
+    pub instances: usize,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            address: None,
+            config: Vec::new(),
+            limits: None,
+            supervision: None,
+            grants: Capabilities::default(),
+            instances: 1,
+        }
+    }
 }
 
 impl LoadOptions {
@@ -71,6 +86,19 @@ impl LoadOptions {
     /// What happens when this component traps, instead of the host's default.
     pub fn supervision(mut self, supervision: Supervision) -> Self {
         self.supervision = Some(supervision);
+        self
+    }
+
+    /// How many instances serve the address (1 by default). A pool's instances each have
+    /// their own state and take deliveries round-robin; a trap restarts only the instance
+    /// that trapped. A rolling deploy replaces them a few at a time.
+    ///
+    /// ```
+    /// let options = airssys_host::LoadOptions::new().instances(4);
+    /// assert_eq!(options.instances, 4);
+    /// ```
+    pub fn instances(mut self, instances: usize) -> Self {
+        self.instances = instances;
         self
     }
 

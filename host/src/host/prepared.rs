@@ -2,26 +2,28 @@
 
 use std::sync::Arc;
 
-use airssys_contract::{CapabilityKind, Manifest, validate_name};
+use airssys_contract::{Manifest, validate_name};
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
 use super::{ComponentHandle, Host, LoadOptions};
 use crate::bindings;
-use crate::broker::{Sink, SubscriptionGuard};
 use crate::inspect::{Inspection, inspect_named};
 use crate::interfaces::{ComponentStorage, StoreData};
-use crate::policy::{EffectiveCapabilities, Gate};
-use crate::registry::{Entry, Slot, Version};
-use crate::runtime::{Actor, Blueprint, Instance, Mailbox, Shared};
-use crate::{Error, EventKind, Identity, Result, State};
+use crate::policy::EffectiveCapabilities;
+use crate::registry::{Entry, Kit, Release, ReleaseParts, VersionState};
+use crate::runtime::Blueprint;
+use crate::{Error, Identity, Result, SignatureStatus};
 
 /// A component that passed validation and compiled, pre-linked against its host. Cheap to
 /// clone; [`start`](Self::start) runs it under an address.
 #[derive(Clone)]
 pub struct Prepared {
-    host: Host,
+    pub(super) host: Host,
     compiled: Arc<Compiled>,
+    /// Where the bytes came from.
+    source: String,
+    signature: SignatureStatus,
 }
 
 /// What the host's cache keeps per component bytes. It holds nothing of the host, so the
@@ -78,8 +80,18 @@ impl Compiled {
 }
 
 impl Prepared {
-    pub(super) fn new(host: Host, compiled: Arc<Compiled>) -> Self {
-        Self { host, compiled }
+    pub(super) fn new(
+        host: Host,
+        compiled: Arc<Compiled>,
+        source: String,
+        signature: SignatureStatus,
+    ) -> Self {
+        Self {
+            host,
+            compiled,
+            source,
+            signature,
+        }
     }
 
     /// The component's manifest: name, version and declared capabilities.
@@ -97,10 +109,16 @@ impl Prepared {
         &self.compiled.hash
     }
 
+    /// What its signatures are worth to this host.
+    pub fn signature(&self) -> &SignatureStatus {
+        &self.signature
+    }
+
     /// Starts the component at its address ([`LoadOptions::address`], by default the
-    /// manifest's name): a fresh `Store` under the limits, instantiation, then the guest's
-    /// `init` with the configuration in `options`. It then serves calls through the handle,
-    /// supervised by the options' (or host's) policy.
+    /// manifest's name): for each of its [`instances`](LoadOptions::instances), a fresh
+    /// `Store` under the limits, instantiation, then the guest's `init` with the
+    /// configuration in `options`. It then serves calls through the handle, supervised by
+    /// the options' (or host's) policy; a pool's instances take deliveries in turn.
     ///
     /// Must run inside a tokio runtime with its time driver enabled (`enable_all`, as
     /// `#[tokio::main]` does): the component's calls run there, under their deadlines.
@@ -110,11 +128,38 @@ impl Prepared {
     /// [`State::Failed`](crate::State::Failed) and the error returned. Once it runs, its
     /// effective `subscribe` patterns are its subscriptions, until it stops for good.
     pub async fn start(&self, options: LoadOptions) -> Result<ComponentHandle> {
+        let release = Arc::new(self.release(&options, 1, VersionState::Serving)?);
+        let mut unstarted = Vec::with_capacity(release.instances);
+        for _ in 0..release.instances {
+            unstarted.push(release.admit()?);
+        }
+        let slots = unstarted.iter().map(|u| u.slot.clone()).collect();
+        let entry = Arc::new(Entry::new(release.clone(), slots));
+        self.host.inner.registry.insert(entry.clone())?;
+        for instance in unstarted {
+            if let Err(err) = instance.start(&release, &entry).await {
+                // A pool starts whole or not at all: the instances already up stop.
+                ComponentHandle::new(entry).shutdown().await?;
+                return Err(err);
+            }
+        }
+        Ok(ComponentHandle::new(entry))
+    }
+
+    /// A version of this component to keep at an address as number `id`, ready to start
+    /// instances under `options`.
+    pub(crate) fn release(
+        &self,
+        options: &LoadOptions,
+        id: u64,
+        state: VersionState,
+    ) -> Result<Release> {
         let host = &self.host.inner;
         let settings = &host.settings;
         let manifest = &self.compiled.manifest;
         let address = options
             .address
+            .clone()
             .unwrap_or_else(|| manifest.name().to_owned());
         validate_name(&address).map_err(|err| Error::InvalidAddress {
             address: address.clone(),
@@ -126,10 +171,20 @@ impl Prepared {
             &manifest.version().to_string(),
             self.compiled.hash.clone(),
         ));
-        let limits = options.limits.unwrap_or_else(|| settings.limits.clone());
+        if options.instances == 0 || options.instances > settings.max_instances {
+            return Err(Error::Config(format!(
+                "{identity} asks for {} instances; use 1 to {} (`HostBuilder::max_instances`)",
+                options.instances, settings.max_instances
+            )));
+        }
+        let limits = options
+            .limits
+            .clone()
+            .unwrap_or_else(|| settings.limits.clone());
         limits.validate(settings.fuel_metering, settings.epoch_tick)?;
         let supervision = options
             .supervision
+            .clone()
             .unwrap_or_else(|| settings.supervision.clone());
         let capabilities = Arc::new(EffectiveCapabilities::decide(
             &identity.to_string(),
@@ -137,33 +192,9 @@ impl Prepared {
             &options.grants,
             settings.mode,
         )?);
-        let permit = host.totals.admit().map_err(|limit| Error::HostLimit {
-            component: identity.to_string(),
-            limit,
-        })?;
-        let metrics = host.metrics.component(&identity);
-        let gate = Gate::new(identity, capabilities.clone(), host.audit.clone(), metrics);
-        let shared = Arc::new(Shared::new(Arc::new(gate), host.events.clone()));
-        let (mailbox, inbox) = Mailbox::new(settings.mailbox_capacity);
-        let effective = capabilities.effective();
-        let sink = Sink::Mailbox {
-            mailbox: mailbox.clone(),
-            max_payload: limits.max_payload,
-        };
-        let entry = Arc::new(Entry::single(Version {
-            manifest: manifest.clone(),
-            capabilities,
-            max_payload: limits.max_payload,
-            instances: vec![Slot {
-                mailbox,
-                shared: shared.clone(),
-            }],
-        }));
-        host.registry.insert(entry.clone())?;
-        shared.enter(State::Starting, EventKind::Starting);
         let blueprint = Arc::new(Blueprint {
             pre: self.compiled.pre.clone(),
-            config: Arc::new(options.config),
+            config: Arc::new(options.config.clone()),
             limits,
             fuel_metering: settings.fuel_metering,
             http: host.http.clone(),
@@ -172,39 +203,24 @@ impl Prepared {
             epoch_tick: settings.epoch_tick,
             totals: host.totals.clone(),
         });
-        match Instance::start(&blueprint, &shared).await {
-            Ok(instance) => {
-                let address = &shared.identity().address;
-                let subscriptions = effective
-                    .get(CapabilityKind::Subscribe)
-                    .iter()
-                    .map(|pattern| {
-                        let id = host.broker.subscribe(pattern, Some(address), sink.clone());
-                        SubscriptionGuard::new(Arc::downgrade(&host.broker), id)
-                    })
-                    .collect();
-                shared.enter(State::Running, EventKind::Started);
-                let actor = Actor::new(
-                    blueprint,
-                    shared,
-                    supervision,
-                    instance,
-                    permit,
-                    subscriptions,
-                );
-                // Parked until its first call: an idle instance has no task.
-                inbox.serve(actor);
-                Ok(ComponentHandle::new(entry))
-            }
-            Err(err) => {
-                shared.enter(
-                    State::Failed,
-                    EventKind::Stopped {
-                        reason: format!("it failed to start: {err}"),
-                    },
-                );
-                Err(err)
-            }
-        }
+        let parts = ReleaseParts {
+            id,
+            identity,
+            manifest: manifest.clone(),
+            capabilities,
+            blueprint,
+            supervision,
+            instances: options.instances,
+            source: self.source.clone(),
+            signature: self.signature.clone(),
+            host: Kit {
+                audit: host.audit.clone(),
+                metrics: host.metrics.clone(),
+                events: host.events.clone(),
+                mailbox_capacity: settings.mailbox_capacity,
+            },
+            options: options.clone(),
+        };
+        Ok(Release::new(parts, state))
     }
 }

@@ -12,6 +12,7 @@
 mod broker;
 mod entry;
 mod gauges;
+mod release;
 mod route;
 mod topics;
 
@@ -19,8 +20,11 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use entry::ComponentInfo;
-pub(crate) use entry::{Entry, Slot, Version};
+pub(crate) use entry::{Entry, Group, Order, Routing, Slot};
 pub(crate) use gauges::Gauges;
+pub(crate) use release::{Kit, Release, ReleaseParts};
+pub use release::{VersionInfo, VersionState};
+pub(crate) use route::{Route, WHOLE};
 use topics::Topics;
 
 use crate::{Error, Result};
@@ -35,7 +39,7 @@ pub(crate) struct Registry {
 impl Registry {
     /// Registers `entry` at its address; refuses an address whose component has not stopped.
     pub(crate) fn insert(&self, entry: Arc<Entry>) -> Result<()> {
-        let address = entry.identity().address.clone();
+        let address = entry.address().to_owned();
         let mut entries = self.write();
         if let Some(taken) = entries.get(&address) {
             let state = taken.state();

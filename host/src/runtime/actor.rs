@@ -5,10 +5,11 @@
 //! or escalate.
 
 use std::collections::VecDeque;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
+use airssys_contract::Payload;
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 
@@ -30,6 +31,8 @@ pub(crate) struct Actor {
     supervisor: Supervisor,
     /// Where it parks when idle; gone once every handle and the host are.
     pub(super) home: Weak<Home>,
+    /// Set by [`Mailbox::evict`](super::Mailbox::evict): park before the next call.
+    pub(super) evicting: Arc<AtomicBool>,
 }
 
 /// What outlives each instance of a component: how to make a fresh one, the shared record,
@@ -87,6 +90,7 @@ impl Actor {
                 subscriptions,
             },
             home: Weak::new(),
+            evicting: Arc::default(),
         }
     }
 
@@ -97,6 +101,12 @@ impl Actor {
     /// small (about 1 KiB instead of 4).
     pub(crate) async fn run(mut self, mut inbox: mpsc::Receiver<Call>) {
         let (supervisor, stop) = loop {
+            if self.evicting.load(Ordering::Acquire) {
+                match self.home.upgrade() {
+                    Some(home) => return home.park(self, inbox),
+                    None => break Box::pin(self.stop(DROPPED, None)).await,
+                }
+            }
             let call = match self.supervisor.replay.pop_front() {
                 Some(message) => Call::Message(message),
                 None => match inbox.try_recv() {
@@ -129,6 +139,7 @@ impl Actor {
                     shared.requests.fetch_add(1, Ordering::Relaxed);
                     let call = self.instance.request(message, correlation);
                     let result = observe(shared, CallKind::Request, call).await;
+                    count_error(shared, &result);
                     let trap = trap_of(&result);
                     let _ = reply.send(result);
                     trap
@@ -137,6 +148,7 @@ impl Actor {
                     shared.messages.fetch_add(1, Ordering::Relaxed);
                     let call = self.instance.message(message);
                     let result = observe(shared, CallKind::Message, call).await;
+                    count_error(shared, &result);
                     let trap = trap_of(&result);
                     if let (Err(err), None) = (&result, &trap) {
                         let who = shared.identity();
@@ -146,6 +158,18 @@ impl Actor {
                 }
                 Call::Health(reply) => {
                     let result = self.instance.health().await;
+                    let trap = trap_of(&result);
+                    let _ = reply.send(result);
+                    trap
+                }
+                Call::Snapshot(reply) => {
+                    let result = self.instance.snapshot().await;
+                    let trap = trap_of(&result);
+                    let _ = reply.send(result);
+                    trap
+                }
+                Call::Restore(state, reply) => {
+                    let result = self.instance.restore(state).await;
                     let trap = trap_of(&result);
                     let _ = reply.send(result);
                     trap
@@ -161,6 +185,7 @@ impl Actor {
                     instance,
                     mut supervisor,
                     home,
+                    evicting,
                 } = self;
                 drop(instance);
                 match Box::pin(supervisor.recover(trap, &mut inbox)).await {
@@ -169,6 +194,7 @@ impl Actor {
                             instance,
                             supervisor,
                             home,
+                            evicting,
                         }
                     }
                     Err(stop) => break (supervisor, stop),
@@ -186,6 +212,26 @@ impl Actor {
     ) {
         let (supervisor, stop) = self.stop("it was shut down", Some(reply)).await;
         supervisor.finish(stop, inbox).await;
+    }
+
+    /// Stops an evicted instance (the guest's `shutdown`, then `reason` as its final word) and
+    /// returns the calls still queued for it, in order, unserved: a stop-start deploy moves
+    /// them to the version that replaces it.
+    pub(crate) async fn retire(self, mut inbox: mpsc::Receiver<Call>, reason: &str) -> Vec<Call> {
+        let (mut supervisor, stop) = self.stop(reason, None).await;
+        inbox.close();
+        let mut queued: Vec<Call> = supervisor.replay.drain(..).map(Call::Message).collect();
+        while let Some(call) = inbox.recv().await {
+            queued.push(call);
+        }
+        supervisor.finish(stop, inbox).await;
+        queued
+    }
+
+    /// Asks the guest for the state to hand over, in whichever task holds the evicted
+    /// actor; a trap here ends nothing (the instance is retired next either way).
+    pub(crate) async fn snapshot(&mut self) -> Result<Option<Payload>> {
+        self.instance.snapshot().await
     }
 
     /// A stop that was asked for: runs the guest's `shutdown`.
@@ -241,6 +287,8 @@ impl Supervisor {
             match call {
                 Call::Request { reply, .. } => drop(reply.send(Err(stopped()))),
                 Call::Health(reply) => drop(reply.send(Err(stopped()))),
+                Call::Snapshot(reply) => drop(reply.send(Err(stopped()))),
+                Call::Restore(_, reply) => drop(reply.send(Err(stopped()))),
                 Call::Shutdown(reply) => drop(reply.send(Ok(()))),
                 Call::Message(_) => warn_undelivered(&self.shared, &reason, 1),
             }
@@ -346,6 +394,8 @@ impl Supervisor {
                     None => return None,
                     Some(Call::Request { reply, .. }) => drop(reply.send(Err(restarting()))),
                     Some(Call::Health(reply)) => drop(reply.send(Err(restarting()))),
+                    Some(Call::Snapshot(reply)) => drop(reply.send(Err(restarting()))),
+                    Some(Call::Restore(_, reply)) => drop(reply.send(Err(restarting()))),
                     Some(Call::Message(message)) => self.replay.push_back(message),
                     Some(Call::Shutdown(reply)) => return Some(reply),
                 },
@@ -362,6 +412,13 @@ fn warn_undelivered(shared: &Shared, reason: &str, count: usize) {
         component = %who.label(),
         "{count} message(s) not delivered: the instance stopped ({reason})"
     );
+}
+
+/// Counts a handler's domain error: what a canary's error rate is made of.
+fn count_error<T>(shared: &Shared, result: &Result<T>) {
+    if let Err(Error::Guest { .. }) = result {
+        shared.errors.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 fn trap_of<T>(result: &Result<T>) -> Option<Trap> {

@@ -114,6 +114,26 @@ impl Instance {
             .await
     }
 
+    /// `snapshot`: the state to hand to the next version, if the guest keeps any.
+    pub(crate) async fn snapshot(&mut self) -> Result<Option<Payload>> {
+        let result = self
+            .call(|guest, store| Box::pin(async move { guest.call_snapshot(store).await }))
+            .await?;
+        Ok(self
+            .domain(result)?
+            .map(|state| Payload::new(state.content_type, state.body)))
+    }
+
+    /// `restore(state)`: takes over what the previous version's `snapshot` returned.
+    pub(crate) async fn restore(&mut self, state: Payload) -> Result<()> {
+        let (content_type, body) = state.into_parts();
+        let state = wit::Payload { content_type, body };
+        let result = self
+            .call(|guest, store| Box::pin(async move { guest.call_restore(store, &state).await }))
+            .await?;
+        self.domain(result)
+    }
+
     /// A handler's own error, as [`Error::Guest`]; the instance keeps running.
     fn domain<T>(&self, result: Result<T, wit::Error>) -> Result<T> {
         result.map_err(|error| Error::Guest {

@@ -14,12 +14,13 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
 use tokio::runtime::Handle;
 use tokio::sync::mpsc::error::TrySendError;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::Actor;
 use crate::Result;
@@ -42,20 +43,25 @@ pub(crate) struct Inbox {
     home: Arc<Home>,
 }
 
-/// The mailbox was closed: the instance stopped.
-#[derive(Debug)]
-pub(crate) struct Closed;
+/// The mailbox was closed (the instance stopped): the call, undelivered.
+pub(crate) struct Closed(pub(crate) Call);
 
 /// Where an idle actor waits for its next call.
 pub(crate) struct Home {
     parked: Mutex<Option<Parked>>,
+    /// Set while the actor is being evicted: it parks before its next call, and deliveries
+    /// no longer wake it.
+    evicting: Arc<AtomicBool>,
+    /// Told when an evicted actor parks.
+    surrendered: Notify,
     /// The runtime its actor's tasks run on.
     runtime: Handle,
 }
 
-struct Parked {
-    actor: Actor,
-    inbox: mpsc::Receiver<Call>,
+/// An actor out of its task, with its queue.
+pub(crate) struct Parked {
+    pub(crate) actor: Actor,
+    pub(crate) inbox: mpsc::Receiver<Call>,
 }
 
 impl Mailbox {
@@ -65,6 +71,8 @@ impl Mailbox {
         let (sender, receiver) = mpsc::channel(capacity);
         let home = Arc::new(Home {
             parked: Mutex::new(None),
+            evicting: Arc::default(),
+            surrendered: Notify::new(),
             runtime: Handle::current(),
         });
         let inbox = Inbox {
@@ -77,7 +85,7 @@ impl Mailbox {
     /// Queues `call`, waiting for room if the queue is full, and sets the actor going if it
     /// is parked.
     pub(crate) async fn send(&self, call: Call) -> Result<(), Closed> {
-        self.sender.send(call).await.map_err(|_| Closed)?;
+        self.sender.send(call).await.map_err(|err| Closed(err.0))?;
         self.wake();
         Ok(())
     }
@@ -103,6 +111,36 @@ impl Mailbox {
         if let Some(Parked { actor, inbox }) = self.home.unpark() {
             self.home.runtime.spawn(actor.run(inbox));
         }
+    }
+
+    /// Takes the actor out of service after the call it is serving, with its queue as it
+    /// stands: the caller then owns the instance (to snapshot it and retire it). `None` once
+    /// the instance stopped for good. Deliveries must not be coming in meanwhile: they would
+    /// queue behind the eviction and go wherever the caller moves the queue.
+    pub(crate) async fn evict(&self) -> Option<Parked> {
+        self.home.evicting.store(true, Ordering::Release);
+        // A parked actor with calls queued is woken to take the eviction at its next call.
+        let closed = self.sender.closed();
+        tokio::pin!(closed);
+        loop {
+            let surrendered = self.home.surrendered.notified();
+            tokio::pin!(surrendered);
+            surrendered.as_mut().enable();
+            if let Some(parked) = self.home.parked().take() {
+                return Some(parked);
+            }
+            tokio::select! {
+                () = &mut surrendered => {}
+                () = &mut closed => return self.home.parked().take(),
+            }
+        }
+    }
+
+    /// Puts an evicted actor back in service, as it was: a deploy that evicted it gave up.
+    pub(crate) fn readmit(&self, parked: Parked) {
+        self.home.evicting.store(false, Ordering::Release);
+        let Parked { actor, inbox } = parked;
+        self.home.park(actor, inbox);
     }
 
     /// Runs the guest's `shutdown` after the calls queued before it, and returns once the
@@ -134,6 +172,7 @@ impl Inbox {
     /// first call (or serves at once if calls came while it started).
     pub(crate) fn serve(self, mut actor: Actor) {
         actor.home = Arc::downgrade(&self.home);
+        actor.evicting = self.home.evicting.clone();
         self.home.park(actor, self.receiver);
     }
 }
@@ -143,7 +182,11 @@ impl Home {
     /// in a task instead.
     pub(super) fn park(&self, actor: Actor, inbox: mpsc::Receiver<Call>) {
         let mut parked = self.parked();
-        if inbox.is_empty() {
+        if self.evicting.load(Ordering::Acquire) {
+            *parked = Some(Parked { actor, inbox });
+            drop(parked);
+            self.surrendered.notify_waiters();
+        } else if inbox.is_empty() {
             *parked = Some(Parked { actor, inbox });
         } else {
             drop(parked);
@@ -151,7 +194,12 @@ impl Home {
         }
     }
 
+    /// The parked actor, to run; none while it is being evicted (only the eviction takes
+    /// it then).
     fn unpark(&self) -> Option<Parked> {
+        if self.evicting.load(Ordering::Acquire) {
+            return None;
+        }
         self.parked().take()
     }
 

@@ -14,6 +14,6 @@ mod shared;
 
 pub(crate) use actor::Actor;
 pub(crate) use instance::{Blueprint, Instance};
-pub(crate) use mailbox::Mailbox;
+pub(crate) use mailbox::{Closed, Inbox, Mailbox, Parked};
 pub(crate) use shared::Shared;
 pub use shared::Stats;

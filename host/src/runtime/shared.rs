@@ -22,6 +22,8 @@ pub struct Stats {
     pub requests: u64,
     /// Messages handled, direct and published (whatever their outcome).
     pub messages: u64,
+    /// Requests and messages the component answered with a domain error.
+    pub errors: u64,
     /// Requests it made to other components (`airssys::msg::request`), whatever their
     /// outcome.
     pub requests_sent: u64,
@@ -44,6 +46,7 @@ impl std::ops::Add for Stats {
         Self {
             requests: self.requests + other.requests,
             messages: self.messages + other.messages,
+            errors: self.errors + other.errors,
             requests_sent: self.requests_sent + other.requests_sent,
             messages_sent: self.messages_sent + other.messages_sent,
             published: self.published + other.published,
@@ -64,6 +67,7 @@ pub(crate) struct Shared {
     pub(crate) sent: Arc<Sent>,
     pub(crate) requests: AtomicU64,
     pub(crate) messages: AtomicU64,
+    pub(crate) errors: AtomicU64,
     pub(crate) traps: AtomicU64,
     pub(crate) restarts: AtomicU64,
     status: Mutex<Status>,
@@ -87,6 +91,7 @@ impl Shared {
             sent: Arc::default(),
             requests: AtomicU64::default(),
             messages: AtomicU64::default(),
+            errors: AtomicU64::default(),
             traps: AtomicU64::default(),
             restarts: AtomicU64::default(),
             status: Mutex::new(Status {
@@ -149,6 +154,7 @@ impl Shared {
         Stats {
             requests: load(&self.requests),
             messages: load(&self.messages),
+            errors: load(&self.errors),
             requests_sent: self.sent.requests(),
             messages_sent: self.sent.messages(),
             published: self.sent.publishes(),

@@ -321,7 +321,8 @@ async fn host_interface_gives_config_identity_and_time() {
 #[tokio::test]
 async fn manifest_declares_capabilities() {
     let faults = faults(LoadOptions::new()).await.unwrap();
-    let caps = faults.manifest().capabilities();
+    let manifest = faults.manifest();
+    let caps = manifest.capabilities();
     assert_eq!(caps.get(CapabilityKind::FsRead), ["/data/**"]);
     assert_eq!(caps.get(CapabilityKind::Net), ["api.example.com:443"]);
     assert_eq!(caps.get(CapabilityKind::Publish), ["faults.>"]);

@@ -4,6 +4,7 @@
 mod capabilities;
 mod components_remember;
 mod deadlines;
+mod deploy;
 mod file_escapes;
 mod host_limits;
 mod https;

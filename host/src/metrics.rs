@@ -42,6 +42,8 @@ pub(crate) struct Metrics {
     storage_bytes: Family<DirectionOf, Counter>,
     ingress: Family<IngressOf, Counter>,
     ingress_durations: Family<RouteOf, Histogram, fn() -> Histogram>,
+    deploys: Family<DeployOf, Counter>,
+    rollbacks: Family<RollbackOf, Counter>,
 }
 
 impl fmt::Debug for Metrics {
@@ -111,6 +113,19 @@ struct RouteOf {
     route: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeployOf {
+    address: String,
+    strategy: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RollbackOf {
+    address: String,
+    outcome: &'static str,
+}
+
 /// What a call to a guest was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CallKind {
@@ -158,6 +173,8 @@ impl Metrics {
             storage_bytes: Family::default(),
             ingress: Family::default(),
             ingress_durations: Family::new_with_constructor(seconds),
+            deploys: Family::default(),
+            rollbacks: Family::default(),
         };
         let registry = &mut metrics.registry;
         registry.register(
@@ -213,6 +230,16 @@ impl Metrics {
             Unit::Seconds,
             metrics.ingress_durations.clone(),
         );
+        registry.register(
+            "deploys",
+            "Deploys that ended, by strategy and outcome (ok, failed)",
+            metrics.deploys.clone(),
+        );
+        registry.register(
+            "rollbacks",
+            "Rollbacks that ended, by outcome (ok, failed)",
+            metrics.rollbacks.clone(),
+        );
         registry.register_collector(gauges);
         metrics
     }
@@ -238,6 +265,30 @@ impl Metrics {
         self.ingress_durations
             .get_or_create(&RouteOf { route })
             .observe(took.as_secs_f64());
+    }
+
+    /// A deploy to `address` with `strategy` that ended as `result` says.
+    pub(crate) fn deployed<T>(
+        &self,
+        address: &str,
+        strategy: &'static str,
+        result: &Result<T, Error>,
+    ) {
+        let of = DeployOf {
+            address: address.to_owned(),
+            strategy,
+            outcome: if result.is_ok() { "ok" } else { "failed" },
+        };
+        self.deploys.get_or_create(&of).inc();
+    }
+
+    /// A rollback of `address` that ended as `result` says.
+    pub(crate) fn rolled_back<T>(&self, address: &str, result: &Result<T, Error>) {
+        let of = RollbackOf {
+            address: address.to_owned(),
+            outcome: if result.is_ok() { "ok" } else { "failed" },
+        };
+        self.rollbacks.get_or_create(&of).inc();
     }
 
     /// Everything, as Prometheus (OpenMetrics) text.

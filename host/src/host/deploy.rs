@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use super::Host;
 use crate::deploy::{self, Ctx, DeployOptions, Deployment, Progress, Strategy};
@@ -48,22 +48,37 @@ impl Host {
         let ctx = Ctx::new(entry, progress);
         let host = self.clone();
         let task = tokio::spawn(async move {
-            let release = match host.release_for(&ctx.entry, source, &options).await {
-                Ok(release) => release,
-                Err(cause) => {
-                    ctx.entry.end_deploy();
-                    return Err(Error::Deploy {
-                        address: ctx.entry.address().to_owned(),
-                        version: origin,
-                        stage: DeployStage::Compiling,
-                        cause: Box::new(cause),
-                        serving: ctx.entry.identity().label(),
-                    });
-                }
-            };
-            deploy::run(ctx, release, options, orders).await
+            let (address, strategy) = (ctx.entry.address().to_owned(), options.strategy.name());
+            let outcome = host.deploy_task(ctx, source, origin, options, orders).await;
+            host.observed().deployed(&address, strategy, &outcome);
+            outcome
         });
         Ok(Deployment::new(address.to_owned(), watcher, task))
+    }
+
+    /// Compiles the new version, then runs the strategy.
+    async fn deploy_task(
+        &self,
+        ctx: Ctx,
+        source: Source,
+        origin: String,
+        options: DeployOptions,
+        orders: mpsc::UnboundedReceiver<Order>,
+    ) -> Result<deploy::DeployReport> {
+        let release = match self.release_for(&ctx.entry, source, &options).await {
+            Ok(release) => release,
+            Err(cause) => {
+                ctx.entry.end_deploy();
+                return Err(Error::Deploy {
+                    address: ctx.entry.address().to_owned(),
+                    version: origin,
+                    stage: DeployStage::Compiling,
+                    cause: Box::new(cause),
+                    serving: ctx.entry.identity().label(),
+                });
+            }
+        };
+        deploy::run(ctx, release, options, orders).await
     }
 
     /// Returns `address` to the newest version it keeps in standby, blue-green, with state
@@ -81,7 +96,13 @@ impl Host {
         });
         let ctx = Ctx::new(entry, progress);
         let options = DeployOptions::new(Strategy::BlueGreen);
-        let task = tokio::spawn(deploy::run(ctx, release, options, orders));
+        let host = self.clone();
+        let task = tokio::spawn(async move {
+            let address = ctx.entry.address().to_owned();
+            let outcome = deploy::run(ctx, release, options, orders).await;
+            host.observed().rolled_back(&address, &outcome);
+            outcome
+        });
         Ok(Deployment::new(address.to_owned(), watcher, task))
     }
 

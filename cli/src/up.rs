@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::build::{BuildOptions, build_crate};
 use crate::ui;
 
 /// How long each `--request` waits for its reply.
@@ -20,7 +21,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Arguments of `airssys up`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The operator's file: components, configuration, limits, supervision.
+    /// The operator's file: components, configuration, limits, supervision (or a directory
+    /// holding an `airssys.toml`).
     #[arg(default_value = "airssys.toml")]
     pub file: PathBuf,
     /// Start everything, print each component's health, stop, and exit (for scripts and CI).
@@ -61,7 +63,13 @@ fn parse_request(entry: &str) -> Result<(String, Payload), String> {
 /// Ctrl-C or the end of stdin, then stops the server, shuts everything down and closes the
 /// store.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let app = AppManifest::from_file(&args.file)?;
+    let file = if args.file.is_dir() {
+        args.file.join("airssys.toml")
+    } else {
+        args.file.clone()
+    };
+    let mut app = AppManifest::from_file(&file)?;
+    build_crates(&mut app)?;
     // Opens `[storage]`, which blocks while redb opens (or repairs) the file.
     let builder = app.host_builder()?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
@@ -130,6 +138,28 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         anyhow::Ok(())
     })
+}
+
+/// Builds each component whose `source` is a crate directory (release, cargo's progress on
+/// stderr) and points it at the built component.
+fn build_crates(app: &mut AppManifest) -> anyhow::Result<()> {
+    for (name, component) in app.components_mut() {
+        if !component.source.is_dir() {
+            continue;
+        }
+        ui::status(
+            "Building",
+            &format!("{name} ({})", component.source.display()),
+        );
+        let options = BuildOptions {
+            quiet: false,
+            ..BuildOptions::default()
+        };
+        component.source = build_crate(&component.source, &options).with_context(|| {
+            format!("cannot build `{name}` from {}", component.source.display())
+        })?;
+    }
+    Ok(())
 }
 
 /// Sends one `ADDRESS JSON` line as a request and describes the outcome as one JSON line.

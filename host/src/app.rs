@@ -121,7 +121,8 @@ impl StorageConfig {
 /// One component of an [`AppManifest`].
 #[derive(Debug, Clone)]
 pub struct AppComponent {
-    /// The component file, resolved against the manifest's directory.
+    /// The component file, resolved against the manifest's directory. `airssys up` also
+    /// takes a component crate's directory here, builds it, and puts the built file here.
     pub source: PathBuf,
     /// Its address (the key), configuration, limits, supervision and grants.
     pub options: LoadOptions,
@@ -274,6 +275,14 @@ impl AppManifest {
     /// The components, by name, in name order.
     pub fn components(&self) -> impl Iterator<Item = (&str, &AppComponent)> {
         self.components.iter().map(|(name, c)| (name.as_str(), c))
+    }
+
+    /// The components, by name, in name order, to change before starting them (e.g. to
+    /// point a crate directory's `source` at the component built from it).
+    pub fn components_mut(&mut self) -> impl Iterator<Item = (&str, &mut AppComponent)> {
+        self.components
+            .iter_mut()
+            .map(|(name, c)| (name.as_str(), c))
     }
 
     /// Loads and starts every component on `host` at its key as address, in key order; stops

@@ -11,6 +11,7 @@
 //! in the listen backlog until one closes).
 
 mod body;
+mod dashboard;
 mod error;
 mod health;
 mod ingress;
@@ -33,6 +34,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
 use body::Body;
+use dashboard::Board;
 use error::ApiError;
 pub use settings::{
     DEFAULT_MAX_BODY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER, DEFAULT_REQUEST_TIMEOUT,
@@ -70,6 +72,8 @@ pub(crate) struct State {
     pub(crate) settings: ServerSettings,
     /// Turns true when the server stops: endless responses (event streams) end then.
     pub(crate) closing: watch::Receiver<bool>,
+    /// The dashboard's snapshots.
+    pub(crate) board: Board,
 }
 
 impl Server {
@@ -89,6 +93,7 @@ impl Server {
                 host: host.clone(),
                 settings,
                 closing: watching,
+                board: Board::new(),
             }),
             closing,
         })
@@ -110,6 +115,7 @@ impl Server {
             state,
             closing,
         } = self;
+        let board = tokio::spawn(Board::run(state.clone()));
         let connections = Arc::new(Semaphore::new(state.settings.max_connections));
         let graceful = GracefulShutdown::new();
         tokio::pin!(shutdown);
@@ -155,6 +161,7 @@ impl Server {
         }
         drop(listener);
         let _ = closing.send(true);
+        let _ = board.await;
         if tokio::time::timeout(DRAIN, graceful.shutdown())
             .await
             .is_err()
@@ -194,10 +201,15 @@ impl State {
             }
             (&Method::GET, ["metrics"]) => ("metrics", Ok(metrics::get(self))),
             (&Method::GET, ["health"]) => ("health", Ok(health::get(self))),
+            (&Method::GET, [""]) => ("dashboard", Ok(dashboard::page())),
+            (&Method::GET, ["api", "state"]) => ("dashboard", Ok(dashboard::state(self))),
+            (&Method::GET, ["api", "events"]) => ("dashboard", Ok(dashboard::events(self))),
             (_, ["components" | "topics", _]) => {
                 ("component", Err(ApiError::method_not_allowed("POST")))
             }
-            (_, ["metrics" | "health"]) => ("metrics", Err(ApiError::method_not_allowed("GET"))),
+            (_, ["metrics" | "health" | ""] | ["api", "state" | "events"]) => {
+                ("unknown", Err(ApiError::method_not_allowed("GET")))
+            }
             _ => (
                 "unknown",
                 Err(ApiError::not_found(format!(

@@ -245,11 +245,13 @@ impl Namespace {
     pub async fn increment(&self, key: impl Into<Vec<u8>>, delta: i64) -> Result<i64> {
         let key = key.into();
         self.key(&key)?;
+        let key_size = key.len();
         let sum = self
             .backend
             .increment(&self.name, self.quota, key, delta)
             .await?;
-        self.count("increment", 0, 0);
+        // The sum is stored as decimal text.
+        self.count("increment", 0, key_size + sum.to_string().len());
         Ok(sum)
     }
 

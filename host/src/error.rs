@@ -61,8 +61,8 @@ pub enum Error {
         /// What the validator said.
         reason: String,
     },
-    /// A valid component, but not of the airssys world.
-    #[error("{origin} is not an airssys component: it exports [{}] but not `airssys:core/lifecycle@{}`; write it with #[airssys::component]", exports.join(", "), airssys_contract::CONTRACT_VERSION)]
+    /// A valid component, but neither of the airssys world nor of `wasi:http/proxy`.
+    #[error("{origin} is not an airssys component: it exports [{}] but not `airssys:core/lifecycle@{}` (nor `wasi:http/incoming-handler`); write it with #[airssys::component], or build it for the wasi:http proxy world", exports.join(", "), airssys_contract::CONTRACT_VERSION)]
     WrongWorld {
         /// The file or label.
         origin: String,
@@ -264,6 +264,26 @@ pub enum Error {
         /// What is wrong and how to fix it.
         reason: String,
     },
+    /// A call the component's world has no export for: an airssys request or message to a
+    /// `wasi:http` component, or HTTP to an airssys one.
+    #[error("{component} cannot take {asked}: {why}")]
+    NotServed {
+        /// Its [`Identity`](crate::Identity), as displayed.
+        component: String,
+        /// What it was asked to take.
+        asked: &'static str,
+        /// Why not, and what to do instead.
+        why: &'static str,
+    },
+    /// A `wasi:http` component ended its handler without a response, or answered with an
+    /// error code instead of one.
+    #[error("{component} gave no HTTP response: {reason}")]
+    NoResponse {
+        /// Its [`Identity`](crate::Identity), as displayed.
+        component: String,
+        /// What happened instead.
+        reason: String,
+    },
     /// The server could not listen on its address.
     #[error("cannot listen on {address}: {source}; choose another `address` in [ingress]")]
     Listen {
@@ -415,6 +435,8 @@ impl Error {
             Self::MailboxFull { .. } => "mailbox_full",
             Self::InvalidTopic { .. } => "invalid_topic",
             Self::Listen { .. } => "listen",
+            Self::NotServed { .. } => "not_served",
+            Self::NoResponse { .. } => "no_response",
             Self::Signature { .. } => "signature",
             Self::Deploy { .. } => "deploy_failed",
             Self::Unhealthy { .. } => "unhealthy",

@@ -82,7 +82,7 @@ pub use host::{
     Subscription, load,
 };
 pub use identity::Identity;
-pub use inspect::{Inspection, inspect, inspect_file};
+pub use inspect::{ComponentKind, Inspection, inspect, inspect_file};
 pub use interfaces::HttpSettings;
 pub use limits::{Limits, MAX_CALL_TIMEOUT, MAX_PAYLOAD, MemoryUsage};
 pub use mail::Message;

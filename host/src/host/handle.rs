@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
 
-use crate::mail::{Call, Message, next_correlation};
+use crate::mail::{Call, HyperIncomingBody, HyperOutgoingBody, Message, next_correlation};
 use crate::policy::EffectiveCapabilities;
 use crate::registry::{ComponentInfo, Entry};
 use crate::runtime::Stats;
@@ -131,6 +131,21 @@ impl ComponentHandle {
     pub async fn send(&self, payload: Payload) -> Result<()> {
         let message = Message::new(None, None, payload);
         self.entry.deliver(Call::Message(message), None).await
+    }
+
+    /// Hands an HTTP request to a `wasi:http` component and waits for its response head;
+    /// the body streams from the guest as it writes it. Routed like every delivery, so a
+    /// deploy's switch and canary split apply. An airssys component answers
+    /// [`Error::NotServed`].
+    pub(crate) async fn http(
+        &self,
+        request: hyper::Request<HyperIncomingBody>,
+    ) -> Result<hyper::Response<HyperOutgoingBody>> {
+        let (reply, answer) = oneshot::channel();
+        self.entry
+            .deliver(Call::Http { request, reply }, None)
+            .await?;
+        self.answer(answer).await?
     }
 
     /// Asks the component for its health (one instance of a pool, in turn).

@@ -5,14 +5,15 @@ use std::sync::Arc;
 use airssys_contract::{Manifest, validate_name};
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 use super::{ComponentHandle, Host, LoadOptions};
 use crate::bindings;
-use crate::inspect::{Inspection, inspect_named};
+use crate::inspect::{ComponentKind, Inspection, inspect_named};
 use crate::interfaces::{ComponentStorage, StoreData};
 use crate::policy::EffectiveCapabilities;
 use crate::registry::{Entry, Kit, Release, ReleaseParts, VersionState};
-use crate::runtime::Blueprint;
+use crate::runtime::{Blueprint, Pre};
 use crate::{Error, Identity, Result, SignatureStatus};
 
 /// A component that passed validation and compiled, pre-linked against its host. Cheap to
@@ -29,7 +30,7 @@ pub struct Prepared {
 /// What the host's cache keeps per component bytes. It holds nothing of the host, so the
 /// cache never keeps its own host alive.
 pub(super) struct Compiled {
-    pre: bindings::ComponentPre<StoreData>,
+    pre: Pre,
     inspection: Inspection,
     manifest: Arc<Manifest>,
     /// SHA-256 of the bytes, hex.
@@ -58,11 +59,18 @@ impl Compiled {
                 origin: origin.to_owned(),
                 reason: format!("{err:#}"),
             })?;
-        let pre =
-            bindings::ComponentPre::new(instance_pre).map_err(|err| Error::MissingExport {
-                origin: origin.to_owned(),
-                problem: format!("its exports do not match the contract: {err:#}"),
-            })?;
+        let exports_differ = |err: wasmtime::Error| Error::MissingExport {
+            origin: origin.to_owned(),
+            problem: format!("its exports do not match the contract of its world: {err:#}"),
+        };
+        let pre = match inspection.kind {
+            ComponentKind::Airssys => {
+                Pre::Airssys(bindings::ComponentPre::new(instance_pre).map_err(exports_differ)?)
+            }
+            ComponentKind::HttpProxy => {
+                Pre::HttpProxy(ProxyPre::new(instance_pre).map_err(exports_differ)?)
+            }
+        };
         let image = component.image_range();
         let code_size = image.end.addr() - image.start.addr();
         Ok(Self {
@@ -186,9 +194,16 @@ impl Prepared {
             .supervision
             .clone()
             .unwrap_or_else(|| settings.supervision.clone());
+        // A wasi:http component without a manifest declares nothing of its own: what the
+        // operator grants it is what it may use.
+        let declared = if self.compiled.inspection.declared {
+            manifest.capabilities()
+        } else {
+            &options.grants
+        };
         let capabilities = Arc::new(EffectiveCapabilities::decide(
             &identity.to_string(),
-            manifest.capabilities(),
+            declared,
             &options.grants,
             settings.mode,
         )?);

@@ -174,6 +174,16 @@ impl Actor {
                     let _ = reply.send(result);
                     trap
                 }
+                Call::Http { request, reply } => {
+                    if reply.is_closed() {
+                        // The client went away while the request waited.
+                        continue;
+                    }
+                    shared.requests.fetch_add(1, Ordering::Relaxed);
+                    let call = self.instance.http(request, reply);
+                    let result = observe(shared, CallKind::Http, call).await;
+                    trap_of(&result)
+                }
                 Call::Shutdown(reply) => {
                     break Box::pin(self.stop("it was shut down", Some(reply))).await;
                 }
@@ -288,6 +298,7 @@ impl Supervisor {
                 Call::Request { reply, .. } => drop(reply.send(Err(stopped()))),
                 Call::Health(reply) => drop(reply.send(Err(stopped()))),
                 Call::Snapshot(reply) => drop(reply.send(Err(stopped()))),
+                Call::Http { reply, .. } => drop(reply.send(Err(stopped()))),
                 Call::Restore(_, reply) => drop(reply.send(Err(stopped()))),
                 Call::Shutdown(reply) => drop(reply.send(Ok(()))),
                 Call::Message(_) => warn_undelivered(&self.shared, &reason, 1),
@@ -395,6 +406,7 @@ impl Supervisor {
                     Some(Call::Request { reply, .. }) => drop(reply.send(Err(restarting()))),
                     Some(Call::Health(reply)) => drop(reply.send(Err(restarting()))),
                     Some(Call::Snapshot(reply)) => drop(reply.send(Err(restarting()))),
+                    Some(Call::Http { reply, .. }) => drop(reply.send(Err(restarting()))),
                     Some(Call::Restore(_, reply)) => drop(reply.send(Err(restarting()))),
                     Some(Call::Message(message)) => self.replay.push_back(message),
                     Some(Call::Shutdown(reply)) => return Some(reply),

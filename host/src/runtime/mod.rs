@@ -13,7 +13,7 @@ mod sandbox;
 mod shared;
 
 pub(crate) use actor::Actor;
-pub(crate) use instance::{Blueprint, Instance};
+pub(crate) use instance::{Blueprint, Instance, Pre};
 pub(crate) use mailbox::{Closed, Inbox, Mailbox, Parked};
 pub(crate) use shared::Shared;
 pub use shared::Stats;

@@ -1,7 +1,7 @@
 //! Response bodies and reading request bodies within the limit.
 
 use bytes::Bytes;
-use http_body_util::combinators::BoxBody;
+use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
@@ -15,7 +15,7 @@ pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What every route answers with: a whole body, a stream of events, or a `wasi:http`
 /// component's body.
-pub(crate) type Body = BoxBody<Bytes, BoxError>;
+pub(crate) type Body = UnsyncBoxBody<Bytes, BoxError>;
 
 /// A response of `status` with `body` as `content_type`.
 pub(crate) fn full(
@@ -26,7 +26,7 @@ pub(crate) fn full(
     let mut response = Response::new(
         Full::new(body.into())
             .map_err(|never| match never {})
-            .boxed(),
+            .boxed_unsync(),
     );
     *response.status_mut() = status;
     if let Ok(value) = HeaderValue::from_str(content_type) {

@@ -230,7 +230,7 @@ pub(crate) fn events(server: &State) -> Response<Body> {
             }
         }
     });
-    let mut response = Response::new(Stream(receiver).boxed());
+    let mut response = Response::new(Stream(receiver).boxed_unsync());
     let headers = response.headers_mut();
     headers.insert(
         hyper::header::CONTENT_TYPE,

@@ -118,10 +118,13 @@ impl From<Error> for ApiError {
             Error::PayloadTooLarge { direction, .. } if *direction != "reply" => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
-            // The component failed: it trapped, could not start, or answered too much.
-            Error::Trap { .. } | Error::Init { .. } | Error::PayloadTooLarge { .. } => {
-                StatusCode::BAD_GATEWAY
-            }
+            // The component failed: it trapped, could not start, or answered too much or
+            // nothing.
+            Error::Trap { .. }
+            | Error::Init { .. }
+            | Error::PayloadTooLarge { .. }
+            | Error::NoResponse { .. } => StatusCode::BAD_GATEWAY,
+            Error::NotServed { .. } => StatusCode::NOT_IMPLEMENTED,
             Error::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             Error::MailboxFull { .. }
             | Error::Restarting { .. }

@@ -1,6 +1,6 @@
 //! The one HTTP server `airssys up` runs, which embedders can run too: the ingress to
-//! components and topics, `wasi:http` components on their routes, `/metrics`, `/health`, and
-//! the dashboard. One file per group of routes; [`State::route`] is the only place that knows
+//! components and topics (`ingress.rs`), `wasi:http` components on their routes
+//! (`proxy.rs`), `/metrics`, `/health`, and the dashboard. One file per group of routes; [`State::route`] is the only place that knows
 //! them all.
 //!
 //! hyper serves each connection (HTTP/1.1, keep-alive) in a task of its own, so a slow
@@ -16,6 +16,7 @@ mod error;
 mod health;
 mod ingress;
 mod metrics;
+mod proxy;
 mod settings;
 
 use std::convert::Infallible;
@@ -192,6 +193,9 @@ impl State {
         let path = request.uri().path().to_owned();
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let method = request.method().clone();
+        if let Some(address) = self.settings.route_for(&path) {
+            return ("wasi_http", proxy::serve(self, address, request).await);
+        }
         match (&method, segments.as_slice()) {
             (&Method::POST, ["components", address]) => {
                 ("component", ingress::request(self, address, request).await)

@@ -21,3 +21,4 @@ mod registry;
 mod sandbox;
 mod shop_example;
 mod storage;
+mod wasi_http;

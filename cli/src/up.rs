@@ -76,11 +76,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     runtime.block_on(async {
         let host = builder.build()?;
         let mut events = host.events();
-        let running = app.start(&host).await?;
-        for (name, handle) in &running {
-            ui::status("Started", &format!("{name} ({})", handle.label()));
-        }
-        print!("{}", status_table(&host.components()));
+        // Served from before the first start, so the dashboard sees every lifecycle event.
         let settings = match (app.server(), args.listen) {
             (Some(settings), Some(address)) => Some(settings.clone().address(address)),
             (None, Some(address)) => Some(ServerSettings::new().address(address)),
@@ -98,6 +94,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
             None => None,
         };
+        let running = app.start(&host).await?;
+        for (name, handle) in &running {
+            ui::status("Started", &format!("{name} ({})", handle.label()));
+        }
+        print!("{}", status_table(&host.components()));
         for (address, body) in args.request {
             let reply = host.request(&address, body, REQUEST_TIMEOUT).await?;
             println!("{address}: {}", crate::run::reply_text(&reply, false));

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use airssys_host::{Inspection, inspect_file};
+use airssys_host::{Inspection, SignatureError, Signer, inspect_file, signers};
 use anstyle::{AnsiColor, Style};
 
 const HEADING: Style = AnsiColor::Cyan.on_default().bold();
@@ -21,12 +21,38 @@ pub struct Args {
 /// Validates the file as an airssys component and prints its manifest, world and exports.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let inspection = inspect_file(&args.file)?;
+    let bytes = std::fs::read(&args.file)?;
+    let signers = signers(&bytes);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&inspection)?);
+        let mut value = serde_json::to_value(&inspection)?;
+        value["signatures"] = match &signers {
+            Ok(signers) => serde_json::to_value(signers)?,
+            Err(err) => serde_json::json!({ "error": err.to_string() }),
+        };
+        println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         anstream::print!("{}", render(&inspection));
+        anstream::print!("{}", render_signers(&signers));
     }
     Ok(())
+}
+
+/// Who signed it, each signature checked against the bytes (trust is the host's decision).
+pub fn render_signers(signers: &Result<Vec<Signer>, SignatureError>) -> String {
+    use std::fmt::Write;
+    let mut out = format!("{HEADING}signatures{HEADING:#}\n");
+    match signers {
+        Ok(signers) if signers.is_empty() => out.push_str("  (unsigned)\n"),
+        Ok(signers) => {
+            for signer in signers {
+                let _ = writeln!(out, "  {} ed25519 {} (valid)", signer.name, signer.key);
+            }
+        }
+        Err(err) => {
+            let _ = writeln!(out, "  invalid: {err}");
+        }
+    }
+    out
 }
 
 /// The human-readable report; styled, and plain where stdout is not a terminal.

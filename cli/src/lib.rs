@@ -13,13 +13,18 @@
 //! # Ok::<(), airssys_cli::build::BuildError>(())
 //! ```
 
+pub mod admin;
 pub mod build;
+pub mod deploy;
 pub mod inspect;
+pub mod keys;
 pub mod new;
 pub mod run;
+pub mod status;
 pub mod storage;
 mod ui;
 pub mod up;
+mod watch;
 
 /// Prints `err` and its causes as the binary does: `error: ...`, then `caused by: ...` lines,
 /// in red when stderr is a terminal.

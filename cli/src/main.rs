@@ -6,7 +6,7 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use airssys_cli::{build, inspect, new, run, storage, up};
+use airssys_cli::{build, deploy, inspect, keys, new, run, status, storage, up};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
@@ -32,6 +32,22 @@ enum Command {
     Up(up::Args),
     /// List, read and export the namespaces of the store an `airssys.toml` names.
     Storage(storage::Args),
+    /// Show what a running `airssys up` serves and the versions each address keeps.
+    Status(status::Args),
+    /// Deploy a new version to an address of a running `airssys up`, while it serves.
+    Deploy(deploy::DeployArgs),
+    /// Give the canary under way at an address all the traffic.
+    Promote(deploy::AddressArgs),
+    /// Abort the deploy under way at an address; the old version keeps serving.
+    Abort(deploy::AddressArgs),
+    /// Return an address to the version it keeps in standby (no compile).
+    Rollback(deploy::AddressArgs),
+    /// Forget a version an address keeps for rollback.
+    Retire(deploy::RetireArgs),
+    /// Make an Ed25519 key pair for signing components.
+    Keygen(keys::KeygenArgs),
+    /// Sign a component with a key from `airssys keygen`.
+    Sign(keys::SignArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +68,14 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Up(args) => up::run(args),
         Command::Storage(args) => storage::run(args),
+        Command::Status(args) => status::run(args),
+        Command::Deploy(args) => deploy::deploy(args),
+        Command::Promote(args) => deploy::promote(args),
+        Command::Abort(args) => deploy::abort(args),
+        Command::Rollback(args) => deploy::rollback(args),
+        Command::Retire(args) => deploy::retire(args),
+        Command::Keygen(args) => keys::keygen(args),
+        Command::Sign(args) => keys::sign(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use airssys_host::server::Token;
 use airssys_host::{
     AppManifest, ComponentInfo, EventKind, Host, Identity, Payload, Server, ServerSettings,
 };
@@ -12,8 +13,10 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::admin::ADDRESS_FILE;
 use crate::build::{BuildOptions, build_crate};
 use crate::ui;
+use crate::watch::{self, Watched};
 
 /// How long each `--request` waits for its reply.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -37,8 +40,12 @@ pub struct Args {
     /// "error": ..}`, in order; everything stops when stdin closes.
     #[arg(long, conflicts_with = "check")]
     pub stdin: bool,
-    /// Serve HTTP (ingress, /metrics, /health, the dashboard) on this address, instead of
-    /// `[ingress]`'s (or at all, when the file has no `[ingress]`); port 0 picks a free one.
+    /// Watch each component's source (a crate folder, or a `.wasm` file) and, when it
+    /// changes, rebuild it and hot-swap it blue-green with its state handed over.
+    #[arg(long, conflicts_with = "check")]
+    pub watch: bool,
+    /// Serve on this address instead of `[ingress]`'s (or `[admin] listen`'s); port 0 picks
+    /// a free one.
     #[arg(long, value_name = "ADDRESS")]
     pub listen: Option<SocketAddr>,
 }
@@ -68,37 +75,48 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     } else {
         args.file.clone()
     };
-    let mut app = AppManifest::from_file(&file)?;
-    build_crates(&mut app)?;
+    let app = AppManifest::from_file(&file)?;
     // Opens `[storage]`, which blocks while redb opens (or repairs) the file.
     let builder = app.host_builder()?;
+    // A component whose source is a crate folder is built first.
+    let mut sources = Vec::new();
+    for (name, component) in app.components() {
+        let wasm = if component.source.is_dir() {
+            ui::status(
+                "Building",
+                &format!("{name} ({})", component.source.display()),
+            );
+            build_crate(&component.source, &BuildOptions::default())?
+        } else {
+            component.source.clone()
+        };
+        sources.push((name.to_owned(), wasm, component.options.clone()));
+    }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let host = builder.build()?;
         let mut events = host.events();
         // Served from before the first start, so the dashboard sees every lifecycle event.
-        let settings = match (app.server(), args.listen) {
-            (Some(settings), Some(address)) => Some(settings.clone().address(address)),
-            (None, Some(address)) => Some(ServerSettings::new().address(address)),
-            (settings, None) => settings.cloned(),
+        let serving = if args.check {
+            None
+        } else {
+            Some(Serving::start(&app, &host, args.listen).await?)
         };
-        let (stop_serving, stopped) = tokio::sync::oneshot::channel::<()>();
-        let serving = match settings.filter(|_| !args.check) {
-            Some(settings) => {
-                let server = Server::bind(&host, settings).await?;
-                let url = format!("http://{}", server.local_addr());
-                ui::status("Serving", &format!("{url} (dashboard {url}/, metrics {url}/metrics)"));
-                Some(tokio::spawn(server.serve(async {
-                    let _ = stopped.await;
-                })))
-            }
-            None => None,
-        };
-        let running = app.start(&host).await?;
-        for (name, handle) in &running {
+        let mut running = Vec::with_capacity(sources.len());
+        for (name, wasm, options) in sources {
+            let handle = host.load_with(&wasm, options).await?;
             ui::status("Started", &format!("{name} ({})", handle.label()));
+            running.push((name, handle));
         }
         print!("{}", status_table(&host.components()));
+        let mut watched: Vec<Watched> = if args.watch {
+            app.components()
+                .map(|(name, component)| Watched::new(name, &component.source))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut poll = tokio::time::interval(watch::POLL);
         for (address, body) in args.request {
             let reply = host.request(&address, body, REQUEST_TIMEOUT).await?;
             println!("{address}: {}", crate::run::reply_text(&reply, false));
@@ -124,12 +142,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                         Some(line) => println!("{}", serve(&host, &line).await),
                         None => break,
                     },
+                    _ = poll.tick(), if args.watch => {
+                        for source in &mut watched {
+                            source.check(&host).await;
+                        }
+                    }
                 }
             }
         }
-        let _ = stop_serving.send(());
         if let Some(serving) = serving {
-            serving.await.context("the server's task failed")??;
+            serving.stop().await?;
         }
         for (_, handle) in &running {
             handle.shutdown().await?;
@@ -139,28 +161,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         anyhow::Ok(())
     })
-}
-
-/// Builds each component whose `source` is a crate directory (release, cargo's progress on
-/// stderr) and points it at the built component.
-fn build_crates(app: &mut AppManifest) -> anyhow::Result<()> {
-    for (name, component) in app.components_mut() {
-        if !component.source.is_dir() {
-            continue;
-        }
-        ui::status(
-            "Building",
-            &format!("{name} ({})", component.source.display()),
-        );
-        let options = BuildOptions {
-            quiet: false,
-            ..BuildOptions::default()
-        };
-        component.source = build_crate(&component.source, &options).with_context(|| {
-            format!("cannot build `{name}` from {}", component.source.display())
-        })?;
-    }
-    Ok(())
 }
 
 /// Sends one `ADDRESS JSON` line as a request and describes the outcome as one JSON line.
@@ -219,6 +219,77 @@ fn report(component: &Identity, kind: &EventKind) {
         EventKind::Stopping => ui::status("Stopping", &component.to_string()),
         EventKind::Stopped { reason } => ui::status("Stopped", &format!("{component}: {reason}")),
         EventKind::Escalated(trap) => ui::status("Escalated", &format!("{component} {trap}")),
+        EventKind::Version { id, state, detail } => {
+            let detail = detail
+                .as_ref()
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default();
+            ui::status(
+                "Version",
+                &format!("{component} (version {id}) {state}{detail}"),
+            );
+        }
         other => ui::status("Event", &format!("{component}: {other:?}")),
+    }
+}
+
+/// The one server while `airssys up` runs (ingress, `wasi:http` routes, `/metrics`,
+/// `/health`, the dashboard and the admin API), and the file that tells the CLI where it
+/// listens (removed on the way out).
+struct Serving {
+    task: tokio::task::JoinHandle<airssys_host::Result<()>>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    address_file: PathBuf,
+}
+
+impl Serving {
+    /// Listens on `listen`, else `[ingress] address`, else `[admin] listen` (a free loopback
+    /// port by default), with the admin token of `[admin] token_file`.
+    async fn start(
+        app: &AppManifest,
+        host: &Host,
+        listen: Option<SocketAddr>,
+    ) -> anyhow::Result<Self> {
+        let admin = app.admin();
+        let settings = app
+            .server()
+            .cloned()
+            .unwrap_or_else(|| ServerSettings::new().address(admin.listen));
+        let settings = match listen {
+            Some(address) => settings.address(address),
+            None => settings,
+        };
+        let token = Token::load_or_create(&admin.token_file)?;
+        let server = Server::bind(host, settings.admin(token)).await?;
+        let address = server.local_addr();
+        let address_file = app.state_dir().join(ADDRESS_FILE);
+        std::fs::write(&address_file, format!("{address}\n"))
+            .with_context(|| format!("cannot write {}", address_file.display()))?;
+        let url = format!("http://{address}");
+        ui::status(
+            "Serving",
+            &format!("{url} (dashboard {url}/, metrics {url}/metrics)"),
+        );
+        ui::note(&format!(
+            "admin API at {url}/v1 for loopback clients (token in {})",
+            admin.token_file.display()
+        ));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(server.serve(async {
+            let _ = stopped.await;
+        }));
+        Ok(Self {
+            task,
+            stop,
+            address_file,
+        })
+    }
+
+    /// Stops accepting, lets the requests under way finish, and removes the address file.
+    async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        let _ = std::fs::remove_file(&self.address_file);
+        self.task.await.context("the server's task failed")??;
+        Ok(())
     }
 }

@@ -11,6 +11,18 @@
 //! max_memory = "4GiB"           # linear memory of all instances together
 //! max_cache_size = "256MiB"     # compiled code kept in memory
 //! allocator = "pooling"         # on-demand | pooling
+//! cache_dir = ".airssys/cache"  # compiled components on disk (the default; relative to this file)
+//! max_disk_cache = "1GiB"
+//! keep_versions = 5             # versions an address keeps for rollback
+//!
+//! [signatures]                  # optional: who may have built what runs here
+//! trusted = ["keys/ops.pub"]    # public key files (from `airssys keygen`), or the keys' text
+//! require = true                # refuse components no trusted key signed
+//!
+//! [admin]                       # optional: the admin API (`/v1`) of the server `airssys up` runs
+//! listen = "127.0.0.1:7070"     # where the server listens when there is no [ingress]: loopback
+//!                               # only; by default port 0 (a free one, in .airssys/admin.addr)
+//! token_file = ".airssys/admin.token"  # made (0600) if missing; the CLI and the dashboard use it
 //!
 //! [host.http]                   # optional: the client behind airssys::http
 //! extra_roots = ["ca.pem"]      # PEM CA files trusted beside the system's roots
@@ -27,8 +39,8 @@
 //! path = "data/airssys.redb"    # relative to this file; or `memory = true`
 //! cache = "32MiB"               # committed values kept in memory for fast reads
 //!
-//! [ingress]                     # optional: the HTTP server (ingress, /metrics, /health, dashboard)
-//! address = "127.0.0.1:8080"    # loopback unless you mean it
+//! [ingress]                     # optional: the server's ingress (and where it listens)
+//! address = "127.0.0.1:8080"    # loopback unless you mean it; /v1 answers loopback clients only
 //! max_body = "1MiB"             # 413 past it
 //! max_header = "16KiB"          # 431 past it (at least 8KiB)
 //! max_connections = 512         # more wait to be accepted
@@ -37,6 +49,7 @@
 //!
 //! [components.greeter]
 //! source = "greeter.wasm"       # relative to this file
+//! instances = 2                 # a pool, served round-robin (default 1)
 //! config = { greeting = "Hi" }
 //! limits = { memory = "16MiB", call_timeout = "2s", fuel = 50_000_000 }
 //! supervision = { policy = "restart", max_restarts = 3, window = "1m", pending = "fail" }
@@ -57,7 +70,14 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::PublicKey;
 use crate::storage::{DEFAULT_CACHE_SIZE, Quota, Storage};
+
+/// Where `airssys up` keeps its state, beside the manifest.
+const STATE_DIR: &str = ".airssys";
+/// `[admin] listen` by default.
+const DEFAULT_ADMIN: std::net::SocketAddr =
+    std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
 use crate::{
     Allocator, Capabilities, ComponentHandle, Error, Host, HostBuilder, HttpSettings, Limits,
     LoadOptions, Mode, Pending, Restart, Result, ServerSettings, Supervision,
@@ -80,7 +100,22 @@ pub struct AppManifest {
     host: HostBuilder,
     storage: Option<StorageConfig>,
     server: Option<ServerSettings>,
+    admin: AdminConfig,
+    state_dir: PathBuf,
     components: BTreeMap<String, AppComponent>,
+}
+
+/// Where `airssys up` serves its admin API, and the file its bearer token is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AdminConfig {
+    /// A loopback address and port (`127.0.0.1:0` by default: port 0 picks a free one, so
+    /// several applications on one machine never clash; `airssys up` writes the one it got
+    /// to `.airssys/admin.addr`, where the CLI looks).
+    pub listen: std::net::SocketAddr,
+    /// The token's file, resolved against the manifest's directory
+    /// (`.airssys/admin.token` by default).
+    pub token_file: PathBuf,
 }
 
 /// Where the store of `[storage]` lives.
@@ -121,8 +156,8 @@ impl StorageConfig {
 /// One component of an [`AppManifest`].
 #[derive(Debug, Clone)]
 pub struct AppComponent {
-    /// The component file, resolved against the manifest's directory. `airssys up` also
-    /// takes a component crate's directory here, builds it, and puts the built file here.
+    /// The component file (or a component crate's directory, which `airssys up` builds),
+    /// resolved against the manifest's directory.
     pub source: PathBuf,
     /// Its address (the key), configuration, limits, supervision and grants.
     pub options: LoadOptions,
@@ -190,6 +225,37 @@ impl AppManifest {
         if let Some(size) = raw.host.max_cache_size {
             host = host.max_cache_size(size.usize()?);
         }
+        let state_dir = base.join(STATE_DIR);
+        let cache_dir = raw
+            .host
+            .cache_dir
+            .map_or_else(|| state_dir.join("cache"), |dir| base.join(dir));
+        host = host.cache_dir(cache_dir);
+        if let Some(size) = raw.host.max_disk_cache {
+            host = host.max_disk_cache(size.0);
+        }
+        if let Some(keep) = raw.host.keep_versions {
+            host = host.keep_versions(keep);
+        }
+        if let Some(signatures) = raw.signatures {
+            for key in &signatures.trusted {
+                host = host.trust_key(read_key(key, base)?);
+            }
+            host = host.require_signatures(signatures.require.unwrap_or(false));
+        }
+        let admin = raw.admin.unwrap_or_default();
+        let listen = admin.listen.unwrap_or(DEFAULT_ADMIN);
+        if !listen.ip().is_loopback() {
+            return Err(format!(
+                "[admin] listen = \"{listen}\" is not a loopback address; the admin API deploys code, so it listens on 127.0.0.1 or ::1 only (reach it from elsewhere through an SSH tunnel)"
+            ));
+        }
+        let admin = AdminConfig {
+            listen,
+            token_file: admin
+                .token_file
+                .map_or_else(|| state_dir.join("admin.token"), |file| base.join(file)),
+        };
         if let Some(allocator) = raw.host.allocator {
             host = host.allocator(match allocator {
                 RawAllocator::OnDemand => Allocator::OnDemand,
@@ -235,6 +301,9 @@ impl AppManifest {
             if let Some(supervision) = &component.supervision {
                 options = options.supervision(supervision.to_policy());
             }
+            if let Some(instances) = component.instances {
+                options = options.instances(instances);
+            }
             let source = base.join(component.source);
             components.insert(name, AppComponent { source, options });
         }
@@ -247,6 +316,8 @@ impl AppManifest {
             host,
             storage,
             server,
+            admin,
+            state_dir,
             components,
         })
     }
@@ -272,17 +343,21 @@ impl AppManifest {
         self.server.as_ref()
     }
 
+    /// Where `airssys up` serves its admin API (`[admin]`).
+    pub fn admin(&self) -> &AdminConfig {
+        &self.admin
+    }
+
+    /// The folder beside the manifest where `airssys up` keeps its state (`.airssys`): the
+    /// compiled cache and the admin token by default, and the admin API's address while it
+    /// runs.
+    pub fn state_dir(&self) -> &Path {
+        &self.state_dir
+    }
+
     /// The components, by name, in name order.
     pub fn components(&self) -> impl Iterator<Item = (&str, &AppComponent)> {
         self.components.iter().map(|(name, c)| (name.as_str(), c))
-    }
-
-    /// The components, by name, in name order, to change before starting them (e.g. to
-    /// point a crate directory's `source` at the component built from it).
-    pub fn components_mut(&mut self) -> impl Iterator<Item = (&str, &mut AppComponent)> {
-        self.components
-            .iter_mut()
-            .map(|(name, c)| (name.as_str(), c))
     }
 
     /// Loads and starts every component on `host` at its key as address, in key order; stops
@@ -304,6 +379,8 @@ impl AppManifest {
 struct RawFile {
     #[serde(default)]
     host: RawHost,
+    signatures: Option<RawSignatures>,
+    admin: Option<RawAdmin>,
     limits: Option<RawLimits>,
     supervision: Option<RawSupervision>,
     storage: Option<RawStorage>,
@@ -390,6 +467,34 @@ struct RawHost {
     max_memory: Option<Size>,
     max_cache_size: Option<Size>,
     allocator: Option<RawAllocator>,
+    cache_dir: Option<PathBuf>,
+    max_disk_cache: Option<Size>,
+    keep_versions: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSignatures {
+    #[serde(default)]
+    trusted: Vec<String>,
+    require: Option<bool>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAdmin {
+    listen: Option<std::net::SocketAddr>,
+    token_file: Option<PathBuf>,
+}
+
+/// `[signatures] trusted` entries: a key's text, or a file holding it.
+fn read_key(entry: &str, base: &Path) -> Result<PublicKey, String> {
+    let parsed = if entry.trim_start().starts_with("airssys-ed25519 ") {
+        PublicKey::from_text(entry).map_err(|err| err.to_string())
+    } else {
+        PublicKey::from_file(base.join(entry)).map_err(|err| err.to_string())
+    };
+    parsed.map_err(|err| format!("[signatures] trusted: {err}"))
 }
 
 #[derive(Clone, Copy, Deserialize)]
@@ -428,6 +533,7 @@ impl RawHttp {
 #[serde(deny_unknown_fields)]
 struct RawComponent {
     source: PathBuf,
+    instances: Option<usize>,
     #[serde(default)]
     config: BTreeMap<String, String>,
     limits: Option<RawLimits>,

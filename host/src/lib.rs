@@ -55,7 +55,7 @@ mod metrics;
 mod policy;
 mod registry;
 mod runtime;
-mod server;
+pub mod server;
 mod signature;
 mod source;
 mod stage;
@@ -68,7 +68,7 @@ pub use airssys_contract::{
     CONTENT_TYPE_BYTES, CONTENT_TYPE_JSON, CONTENT_TYPE_TEXT, CONTRACT_VERSION, Capabilities,
     CapabilityKind, ErrorKind, Health, MAX_TOPIC_LEN, Manifest, PatternError, Payload,
 };
-pub use app::{AppComponent, AppManifest, StorageConfig};
+pub use app::{AdminConfig, AppComponent, AppManifest, StorageConfig};
 pub use broker::Published;
 pub use deploy::{
     CanaryOptions, DeployOptions, DeployReport, Deployment, FailureRate, Progress, Strategy,
@@ -77,9 +77,9 @@ pub use error::{Error, GuestError, GuestPanic, HostLimit, Result, Trap, TrapKind
 pub use events::{Event, EventKind};
 pub use host::{
     Allocator, ComponentHandle, DEFAULT_EPOCH_TICK, DEFAULT_KEEP_VERSIONS,
-    DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_CACHE_SIZE, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_MEMORY,
-    DEFAULT_MAX_WASM_STACK, DEFAULT_SEND_TIMEOUT, Host, HostBuilder, LoadOptions, Prepared,
-    Subscription, load,
+    DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_CACHE_SIZE, DEFAULT_MAX_DISK_CACHE,
+    DEFAULT_MAX_INSTANCES, DEFAULT_MAX_MEMORY, DEFAULT_MAX_WASM_STACK, DEFAULT_SEND_TIMEOUT, Host,
+    HostBuilder, LoadOptions, Prepared, Subscription, load,
 };
 pub use identity::Identity;
 pub use inspect::{ComponentKind, Inspection, inspect, inspect_file};

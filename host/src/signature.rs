@@ -291,7 +291,14 @@ pub(crate) struct Trust {
 impl Trust {
     /// Checks `component`'s signatures against the trusted keys: what it found, or why the
     /// component is refused. A signature that does not match its bytes always refuses it.
+    ///
+    /// Bytes whose sections cannot even be told apart carry no signature it could read: they
+    /// pass as unsigned here, and validation, which runs before anything compiles, refuses
+    /// them with the precise reason.
     pub(crate) fn check(&self, component: &[u8]) -> Result<SignatureStatus, SignatureError> {
+        if Parts::split(component).is_err() {
+            return Ok(SignatureStatus::Unsigned);
+        }
         let mut signers = signers(component)?;
         if signers.is_empty() {
             return if self.required {

@@ -3,5 +3,5 @@
   (core module $m (@custom "airssys:manifest" "{\"name\":\"future\",\"version\":\"0.1.0\",\"capabilities\":{},\"sdk_version\":\"0.9.0\",\"contract_version\":\"1.1.0\",\"signature\":\"ed25519:...\"}") (func (export "f")))
   (core instance $i (instantiate $m))
   (func $f (canon lift (core func $i "f")))
-  (instance $life (export "init" (func $f)) (export "handle-message" (func $f)) (export "handle-request" (func $f)) (export "health" (func $f)) (export "shutdown" (func $f)) )
+  (instance $life (export "init" (func $f)) (export "handle-message" (func $f)) (export "handle-request" (func $f)) (export "health" (func $f)) (export "shutdown" (func $f)) (export "snapshot" (func $f)) (export "restore" (func $f)) )
   (export "airssys:core/lifecycle@1.0.0" (instance $life)))

@@ -1,6 +1,7 @@
 //! The CLI's integration tests, in one binary: each runs the real `airssys` binary.
 
 mod common;
+mod deploy;
 mod inspect_and_run;
 mod new_and_build;
 mod storage;

@@ -181,6 +181,12 @@ pub(crate) async fn raw_start(
 }
 
 pub(crate) fn hello_wasm() -> Vec<u8> {
+    guest_wasm("examples/hello")
+}
+
+/// Builds the guest crate at `crate_dir` (relative to the workspace) in release, as the
+/// tests do, and reads the component.
+pub(crate) fn guest_wasm(crate_dir: &str) -> Vec<u8> {
     ensure_wasm_target().unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let options = BuildOptions {
@@ -188,5 +194,5 @@ pub(crate) fn hello_wasm() -> Vec<u8> {
         target_dir: Some(root.join("target/guests")),
         quiet: true,
     };
-    std::fs::read(build_crate(&root.join("examples/hello"), &options).unwrap()).unwrap()
+    std::fs::read(build_crate(&root.join(crate_dir), &options).unwrap()).unwrap()
 }

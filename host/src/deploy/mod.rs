@@ -239,20 +239,33 @@ pub struct DeployReport {
 pub struct Deployment {
     address: String,
     progress: watch::Receiver<Progress>,
+    steps: mpsc::UnboundedReceiver<Progress>,
     task: JoinHandle<Result<DeployReport>>,
 }
 
 impl Deployment {
-    pub(crate) fn new(
-        address: String,
-        progress: watch::Receiver<Progress>,
-        task: JoinHandle<Result<DeployReport>>,
-    ) -> Self {
+    /// Starts `run` (given the deploy's context) as a task, beginning at `first`.
+    pub(crate) fn spawn<F>(entry: Arc<Entry>, first: Progress, run: impl FnOnce(Ctx) -> F) -> Self
+    where
+        F: Future<Output = Result<DeployReport>> + Send + 'static,
+    {
+        let address = entry.address().to_owned();
+        let (steps_tx, steps) = mpsc::unbounded_channel();
+        let _ = steps_tx.send(first.clone());
+        let (progress_tx, progress) = watch::channel(first);
+        let task = tokio::spawn(run(Ctx::new(entry, progress_tx, steps_tx)));
         Self {
             address,
             progress,
+            steps,
             task,
         }
+    }
+
+    /// The next step of the deploy, each one in order (the first is where it began); `None`
+    /// once it ended (then [`outcome`](Self::outcome) says how).
+    pub async fn next_step(&mut self) -> Option<Progress> {
+        self.steps.recv().await
     }
 
     /// The address deployed to.
@@ -260,7 +273,8 @@ impl Deployment {
         &self.address
     }
 
-    /// The deploy's progress: the current value and each change (`changed().await`).
+    /// The deploy's latest step, and a way to wait for the next (`changed().await`; quick
+    /// steps may pass unseen: [`next_step`](Self::next_step) sees each).
     pub fn progress(&self) -> watch::Receiver<Progress> {
         self.progress.clone()
     }

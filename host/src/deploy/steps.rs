@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use airssys_contract::{Health, Payload};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::Progress;
 use crate::mail::Call;
@@ -14,15 +14,23 @@ use crate::{DeployStage, Error, Result};
 /// One deploy: the address, where progress goes, and when it began.
 pub(crate) struct Ctx {
     pub(crate) entry: Arc<Entry>,
+    /// The latest step, for whoever looks now.
     pub(crate) progress: watch::Sender<Progress>,
+    /// Every step, in order, for whoever follows the deploy.
+    steps: mpsc::UnboundedSender<Progress>,
     pub(crate) started: Instant,
 }
 
 impl Ctx {
-    pub(crate) fn new(entry: Arc<Entry>, progress: watch::Sender<Progress>) -> Self {
+    pub(crate) fn new(
+        entry: Arc<Entry>,
+        progress: watch::Sender<Progress>,
+        steps: mpsc::UnboundedSender<Progress>,
+    ) -> Self {
         Self {
             entry,
             progress,
+            steps,
             started: Instant::now(),
         }
     }
@@ -30,7 +38,10 @@ impl Ctx {
     pub(crate) fn report(&self, stage: DeployStage, detail: impl Into<String>) {
         let detail = detail.into();
         tracing::info!(target: "airssys::deploy", address = %self.entry.address(), %stage, "{detail}");
-        self.progress.send_replace(Progress { stage, detail });
+        let step = Progress { stage, detail };
+        // Nobody following is fine.
+        let _ = self.steps.send(step.clone());
+        self.progress.send_replace(step);
     }
 
     /// The deploy of `release` failed at `stage` for `cause`: the version is marked failed

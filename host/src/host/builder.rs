@@ -30,6 +30,8 @@ pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_MAX_INSTANCES: usize = 1_000;
 /// Default [`HostBuilder::max_memory`]: 4 GiB of linear memory across all instances.
 pub const DEFAULT_MAX_MEMORY: u64 = 4 << 30;
+/// Default [`HostBuilder::max_disk_cache`]: 1 GiB of compiled components on disk.
+pub const DEFAULT_MAX_DISK_CACHE: u64 = 1 << 30;
 /// Default [`HostBuilder::keep_versions`]: 5 versions per address.
 pub const DEFAULT_KEEP_VERSIONS: usize = 5;
 /// Default [`HostBuilder::max_cache_size`]: 256 MiB of compiled code.
@@ -87,6 +89,8 @@ const WASM_STACKS: RangeInclusive<usize> = 64 << 10..=64 << 20;
 /// | [`max_memory`](Self::max_memory) | 4 GiB of linear memory, all instances together | 64 KiB or more |
 /// | [`max_cache_size`](Self::max_cache_size) | 256 MiB of compiled code | any (0 turns the cache off) |
 /// | [`allocator`](Self::allocator) | [`Allocator::OnDemand`] | |
+/// | [`cache_dir`](Self::cache_dir) | none (compiled code is kept in memory only) | a directory only its owner may write |
+/// | [`max_disk_cache`](Self::max_disk_cache) | 1 GiB | any |
 /// | [`keep_versions`](Self::keep_versions) | 5 per address | 1 or more |
 /// | [`trust_key`](Self::trust_key) | none | Ed25519 public keys |
 /// | [`require_signatures`](Self::require_signatures) | off | |
@@ -121,6 +125,8 @@ pub struct HostBuilder {
     pub(crate) allocator: Allocator,
     pub(crate) trust: Trust,
     pub(crate) keep_versions: usize,
+    pub(crate) cache_dir: Option<PathBuf>,
+    pub(crate) max_disk_cache: u64,
 }
 
 impl Default for HostBuilder {
@@ -144,6 +150,8 @@ impl Default for HostBuilder {
             allocator: Allocator::OnDemand,
             trust: Trust::default(),
             keep_versions: DEFAULT_KEEP_VERSIONS,
+            cache_dir: None,
+            max_disk_cache: DEFAULT_MAX_DISK_CACHE,
         }
     }
 }
@@ -278,6 +286,24 @@ impl HostBuilder {
     /// [`HostLimit::Pool`](crate::HostLimit::Pool).
     pub fn allocator(mut self, allocator: Allocator) -> Self {
         self.allocator = allocator;
+        self
+    }
+
+    /// Keeps compiled components in `dir` too, so a restarted host (or any host with the
+    /// same engine settings and this directory) loads them without compiling. Files are
+    /// authenticated with a key kept in `dir/key` (made `0600` on first use): a file this
+    /// host did not write, or one changed or cut short, is deleted and the component compiled
+    /// again. The directory is made `0700`; one others may write is refused. See
+    /// docs/security.md for what this assumes.
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// Most bytes the on-disk cache of [`cache_dir`](Self::cache_dir) keeps for this engine
+    /// configuration; past it the least recently used files go first.
+    pub fn max_disk_cache(mut self, bytes: u64) -> Self {
+        self.max_disk_cache = bytes;
         self
     }
 

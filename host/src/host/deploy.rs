@@ -2,10 +2,8 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, watch};
-
 use super::Host;
-use crate::deploy::{self, Ctx, DeployOptions, Deployment, Progress, Strategy};
+use crate::deploy::{self, DeployOptions, Deployment, Progress, Strategy};
 use crate::registry::{Entry, Order, Release, VersionInfo, VersionState};
 use crate::{DeployStage, Error, Result, Source};
 
@@ -41,44 +39,32 @@ impl Host {
         let origin = source.origin();
         let entry = self.running(address)?;
         let orders = entry.begin_deploy(&origin)?;
-        let (progress, watcher) = watch::channel(Progress {
+        let first = Progress {
             stage: DeployStage::Compiling,
             detail: format!("compiling {origin}"),
-        });
-        let ctx = Ctx::new(entry, progress);
+        };
         let host = self.clone();
-        let task = tokio::spawn(async move {
+        Ok(Deployment::spawn(entry, first, |ctx| async move {
             let (address, strategy) = (ctx.entry.address().to_owned(), options.strategy.name());
-            let outcome = host.deploy_task(ctx, source, origin, options, orders).await;
+            let release = match host.release_for(&ctx.entry, source, &options).await {
+                Ok(release) => release,
+                Err(cause) => {
+                    ctx.entry.end_deploy();
+                    let failed = Err(Error::Deploy {
+                        address: ctx.entry.address().to_owned(),
+                        version: origin,
+                        stage: DeployStage::Compiling,
+                        cause: Box::new(cause),
+                        serving: ctx.entry.identity().label(),
+                    });
+                    host.observed().deployed(&address, strategy, &failed);
+                    return failed;
+                }
+            };
+            let outcome = deploy::run(ctx, release, options, orders).await;
             host.observed().deployed(&address, strategy, &outcome);
             outcome
-        });
-        Ok(Deployment::new(address.to_owned(), watcher, task))
-    }
-
-    /// Compiles the new version, then runs the strategy.
-    async fn deploy_task(
-        &self,
-        ctx: Ctx,
-        source: Source,
-        origin: String,
-        options: DeployOptions,
-        orders: mpsc::UnboundedReceiver<Order>,
-    ) -> Result<deploy::DeployReport> {
-        let release = match self.release_for(&ctx.entry, source, &options).await {
-            Ok(release) => release,
-            Err(cause) => {
-                ctx.entry.end_deploy();
-                return Err(Error::Deploy {
-                    address: ctx.entry.address().to_owned(),
-                    version: origin,
-                    stage: DeployStage::Compiling,
-                    cause: Box::new(cause),
-                    serving: ctx.entry.identity().label(),
-                });
-            }
-        };
-        deploy::run(ctx, release, options, orders).await
+        }))
     }
 
     /// Returns `address` to the newest version it keeps in standby, blue-green, with state
@@ -90,20 +76,18 @@ impl Host {
             address: address.to_owned(),
         })?;
         let orders = entry.begin_deploy(&release.identity.label())?;
-        let (progress, watcher) = watch::channel(Progress {
+        let first = Progress {
             stage: DeployStage::Starting,
             detail: format!("rolling back to {}", release.identity.label()),
-        });
-        let ctx = Ctx::new(entry, progress);
+        };
         let options = DeployOptions::new(Strategy::BlueGreen);
         let host = self.clone();
-        let task = tokio::spawn(async move {
+        Ok(Deployment::spawn(entry, first, |ctx| async move {
             let address = ctx.entry.address().to_owned();
             let outcome = deploy::run(ctx, release, options, orders).await;
             host.observed().rolled_back(&address, &outcome);
             outcome
-        });
-        Ok(Deployment::new(address.to_owned(), watcher, task))
+        }))
     }
 
     /// Gives the canary at `address` all the traffic; its deploy's outcome then reports the

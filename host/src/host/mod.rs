@@ -4,6 +4,7 @@
 mod builder;
 mod cache;
 mod deploy;
+mod disk_cache;
 mod handle;
 mod messaging;
 mod options;
@@ -19,10 +20,11 @@ use wasmtime::component::Linker;
 use builder::Parts;
 pub use builder::{
     Allocator, DEFAULT_EPOCH_TICK, DEFAULT_KEEP_VERSIONS, DEFAULT_MAILBOX_CAPACITY,
-    DEFAULT_MAX_CACHE_SIZE, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_MEMORY, DEFAULT_MAX_WASM_STACK,
-    DEFAULT_SEND_TIMEOUT, HostBuilder,
+    DEFAULT_MAX_CACHE_SIZE, DEFAULT_MAX_DISK_CACHE, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_MEMORY,
+    DEFAULT_MAX_WASM_STACK, DEFAULT_SEND_TIMEOUT, HostBuilder,
 };
 use cache::Cache;
+use disk_cache::DiskCache;
 pub use handle::ComponentHandle;
 pub use messaging::Subscription;
 pub use options::LoadOptions;
@@ -76,6 +78,9 @@ struct HostInner {
     /// Compiled components by SHA-256 of their bytes: loading the same bytes again skips
     /// validation and compilation.
     cache: Mutex<Cache<[u8; 32], Arc<Compiled>>>,
+    /// Compiled components on disk ([`HostBuilder::cache_dir`]): a restart or a rollback
+    /// does not compile again.
+    disk: Option<DiskCache>,
     registry: Arc<Registry>,
     /// How messages reach components: the registry itself, in process.
     broker: Arc<dyn Broker>,
@@ -103,6 +108,11 @@ impl HostBuilder {
             audit,
             http,
         } = self.parts()?;
+        let disk = self
+            .cache_dir
+            .as_deref()
+            .map(|dir| DiskCache::open(dir, &engine, self.max_disk_cache))
+            .transpose()?;
         let registry = Arc::new(Registry::default());
         let totals = Arc::new(Totals::new(self.max_instances, self.max_memory));
         let metrics = Arc::new(Metrics::new(Box::new(Gauges {
@@ -114,6 +124,7 @@ impl HostBuilder {
                 engine,
                 linker,
                 cache: Mutex::new(Cache::new(self.max_cache_size)),
+                disk,
                 totals,
                 metrics,
                 settings: self,
@@ -175,7 +186,14 @@ impl Host {
         let label = origin.clone();
         // Validation and compilation are CPU-bound: keep them off the async workers.
         let compiled = tokio::task::spawn_blocking(move || {
-            Compiled::new(&host.inner.engine, &host.inner.linker, &label, &bytes, &key)
+            Compiled::new(
+                &host.inner.engine,
+                &host.inner.linker,
+                &label,
+                &bytes,
+                &key,
+                host.inner.disk.as_ref(),
+            )
         })
         .await
         .map_err(|err| Error::Config(format!("compilation task failed: {err}")))??;
@@ -295,6 +313,11 @@ impl Host {
     /// ```
     pub fn metrics(&self) -> String {
         self.inner.metrics.encode()
+    }
+
+    /// Largest component binary this host accepts ([`HostBuilder::max_component_size`]).
+    pub fn max_component_size(&self) -> usize {
+        self.inner.settings.max_component_size
     }
 
     /// The wasmtime engine, for embedders that need it (e.g. to share with other code).

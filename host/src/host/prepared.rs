@@ -7,6 +7,7 @@ use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
+use super::disk_cache::DiskCache;
 use super::{ComponentHandle, Host, LoadOptions};
 use crate::bindings;
 use crate::inspect::{ComponentKind, Inspection, inspect_named};
@@ -40,19 +41,32 @@ pub(super) struct Compiled {
 }
 
 impl Compiled {
-    /// Validates before compiling, then compiles and links. Blocking: call off the runtime.
+    /// Validates before compiling, then compiles (or loads what `disk` kept of an earlier
+    /// compile, keeping it there otherwise) and links. Blocking: call off the runtime.
     pub(super) fn new(
         engine: &Engine,
         linker: &Linker<StoreData>,
         origin: &str,
         bytes: &[u8],
         sha256: &[u8; 32],
+        disk: Option<&DiskCache>,
     ) -> Result<Self> {
         let inspection = inspect_named(origin, bytes)?;
-        let component = Component::from_binary(engine, bytes).map_err(|err| Error::Compile {
-            origin: origin.to_owned(),
-            reason: format!("{err:#}"),
-        })?;
+        let kept = disk.and_then(|disk| disk.load(engine, sha256));
+        let component = match kept {
+            Some(component) => component,
+            None => {
+                let component =
+                    Component::from_binary(engine, bytes).map_err(|err| Error::Compile {
+                        origin: origin.to_owned(),
+                        reason: format!("{err:#}"),
+                    })?;
+                if let Some(disk) = disk {
+                    disk.store(sha256, &component);
+                }
+                component
+            }
+        };
         let instance_pre = linker
             .instantiate_pre(&component)
             .map_err(|err| Error::Link {

@@ -49,6 +49,8 @@ pub(crate) struct Routing {
     /// Deliveries wait instead of queueing, until the next switch (a handover of state is
     /// under way: nothing may reach either version meanwhile).
     pub(crate) held: bool,
+    /// Instances per group, as the route reads them.
+    counts: Vec<usize>,
     senders: Senders,
 }
 
@@ -452,6 +454,7 @@ impl Entry {
 impl Routing {
     pub(crate) fn new(groups: Vec<Group>, route: Route) -> Self {
         Self {
+            counts: groups.iter().map(|g| g.slots.len()).collect(),
             groups,
             route,
             held: false,
@@ -479,8 +482,7 @@ impl Routing {
     }
 
     fn pick(&self, ticket: u64) -> Option<(&Group, &Arc<Slot>)> {
-        let counts: Vec<usize> = self.groups.iter().map(|g| g.slots.len()).collect();
-        let (group, slot) = self.route.pick(ticket, &counts)?;
+        let (group, slot) = self.route.pick(ticket, &self.counts)?;
         let group = &self.groups[group];
         Some((group, &group.slots[slot]))
     }

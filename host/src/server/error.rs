@@ -103,8 +103,38 @@ impl ApiError {
 
 impl From<Error> for ApiError {
     fn from(err: Error) -> Self {
-        let status = match &err {
-            Error::UnknownAddress { .. } => StatusCode::NOT_FOUND,
+        Self::from_ref(&err)
+    }
+}
+
+impl ApiError {
+    /// `err` as the client reads it: its [`Error::code`], its message, and the status that
+    /// says whose problem it is.
+    pub(crate) fn from_ref(err: &Error) -> Self {
+        let status = match err {
+            Error::UnknownAddress { .. } | Error::UnknownVersion { .. } => StatusCode::NOT_FOUND,
+            Error::DeployInProgress { .. }
+            | Error::NoDeploy { .. }
+            | Error::NothingToRollBack { .. }
+            | Error::VersionInUse { .. } => StatusCode::CONFLICT,
+            Error::Config(_) => StatusCode::BAD_REQUEST,
+            // A version that cannot take over: refused, unsigned, unhealthy, failing.
+            Error::Deploy { .. }
+            | Error::Signature { .. }
+            | Error::Unhealthy { .. }
+            | Error::CanaryFailed { .. }
+            | Error::Aborted
+            | Error::NotWasm { .. }
+            | Error::CoreModule { .. }
+            | Error::Malformed { .. }
+            | Error::WrongWorld { .. }
+            | Error::ContractVersion { .. }
+            | Error::MissingExport { .. }
+            | Error::MissingManifest { .. }
+            | Error::CorruptManifest { .. }
+            | Error::Link { .. }
+            | Error::Compile { .. }
+            | Error::NotGranted { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::InvalidAddress { .. } | Error::InvalidTopic { .. } => StatusCode::BAD_REQUEST,
             Error::Guest { error, .. } => match error.kind() {
                 ErrorKind::InvalidInput => StatusCode::BAD_REQUEST,

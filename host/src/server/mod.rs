@@ -10,14 +10,19 @@
 //! [`ServerSettings::max_connections`] connections at once (a semaphore: the next client waits
 //! in the listen backlog until one closes).
 
+mod admin;
+mod auth;
 mod body;
 mod dashboard;
+mod deploy;
 mod error;
 mod health;
 mod ingress;
 mod metrics;
 mod proxy;
+mod respond;
 mod settings;
+mod status;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -34,6 +39,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
+pub use auth::Token;
 use body::Body;
 use dashboard::Board;
 use error::ApiError;
@@ -128,9 +134,9 @@ impl Server {
                 },
                 () = &mut shutdown => break,
             };
-            let stream = tokio::select! {
+            let (stream, peer) = tokio::select! {
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => stream,
+                    Ok(accepted) => accepted,
                     Err(err) => {
                         // Out of file descriptors, say: back off instead of spinning.
                         tracing::warn!(target: "airssys::server", "cannot accept a connection: {err}");
@@ -145,7 +151,7 @@ impl Server {
             let served = state.clone();
             let service = service_fn(move |request| {
                 let served = served.clone();
-                async move { Ok::<_, Infallible>(served.handle(request).await) }
+                async move { Ok::<_, Infallible>(served.handle(peer, request).await) }
             });
             let connection = http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -175,9 +181,13 @@ impl Server {
 
 impl State {
     /// Answers one request and counts it by route and status.
-    async fn handle(self: &Arc<Self>, request: Request<Incoming>) -> Response<Body> {
+    async fn handle(
+        self: &Arc<Self>,
+        peer: SocketAddr,
+        request: Request<Incoming>,
+    ) -> Response<Body> {
         let started = Instant::now();
-        let (route, response) = self.route(request).await;
+        let (route, response) = self.route(peer, request).await;
         let response = response.unwrap_or_else(|err| err.response());
         self.host
             .observed()
@@ -188,6 +198,7 @@ impl State {
     /// Which route a request is for, and its answer.
     async fn route(
         self: &Arc<Self>,
+        peer: SocketAddr,
         request: Request<Incoming>,
     ) -> (&'static str, Result<Response<Body>, ApiError>) {
         let path = request.uri().path().to_owned();
@@ -197,6 +208,7 @@ impl State {
             return ("wasi_http", proxy::serve(self, address, request).await);
         }
         match (&method, segments.as_slice()) {
+            (_, ["v1", ..]) => ("admin", Ok(admin::route(self, peer, request).await)),
             (&Method::POST, ["components", address]) => {
                 ("component", ingress::request(self, address, request).await)
             }

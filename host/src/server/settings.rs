@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use airssys_contract::{Capabilities, CapabilityKind};
 
+use super::Token;
 use crate::{Error, Result};
 
 /// Largest request body the ingress reads, unless set: 1 MiB.
@@ -36,7 +37,7 @@ const MIN_HEADER: usize = 8 * 1024;
 ///     .route("/hello", "hello-http");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ServerSettings {
     pub(crate) address: SocketAddr,
     pub(crate) max_body: usize,
@@ -46,6 +47,8 @@ pub struct ServerSettings {
     pub(crate) grants: Capabilities,
     /// Path prefix -> address of a `wasi:http` component, longest prefix first.
     pub(crate) routes: Vec<(String, String)>,
+    /// The admin API's token; no admin API without one.
+    pub(crate) admin: Option<Token>,
 }
 
 impl Default for ServerSettings {
@@ -58,6 +61,7 @@ impl Default for ServerSettings {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             grants: Capabilities::default(),
             routes: Vec::new(),
+            admin: None,
         }
     }
 }
@@ -126,6 +130,14 @@ impl ServerSettings {
         self
     }
 
+    /// Serves the admin API (`/v1/...`: status, deploy, promote, abort, roll back, retire) to
+    /// loopback clients that bear `token`. The dashboard's buttons use it, with the token the
+    /// operator types in.
+    pub fn admin(mut self, token: Token) -> Self {
+        self.admin = Some(token);
+        self
+    }
+
     /// Checks what hyper and the accept loop need, naming the setting to fix.
     pub(crate) fn validate(&self) -> Result<()> {
         let refuse = |what: String| Err(Error::Config(what));
@@ -149,7 +161,7 @@ impl ServerSettings {
             }
             if prefix.is_empty() || is_reserved(prefix) {
                 return refuse(format!(
-                    "route `{prefix}` for `{address}` would hide the server's own routes (`/`, `/components`, `/topics`, `/metrics`, `/health`, `/api`); choose another path"
+                    "route `{prefix}` for `{address}` would hide the server's own routes (`/`, `/components`, `/topics`, `/metrics`, `/health`, `/api`, `/v1`); choose another path"
                 ));
             }
         }

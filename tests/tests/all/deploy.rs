@@ -598,3 +598,47 @@ async fn signatures_are_checked_before_compiling() {
         ("ops", true)
     );
 }
+
+/// The file the on-disk cache under `root` keeps the component hashing to `hash` in.
+fn cached_file(root: &std::path::Path, hash: &str) -> std::path::PathBuf {
+    let engine_dir = std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .expect("one folder per engine configuration");
+    engine_dir.join(format!("{hash}.cwasm"))
+}
+
+#[tokio::test]
+async fn a_restart_loads_from_the_disk_cache_and_a_corrupt_file_is_compiled_again() {
+    use std::os::unix::fs::MetadataExt;
+    let root = tempfile::tempdir().unwrap();
+    let host = || Host::builder().cache_dir(root.path()).build().unwrap();
+    let wasm = guest(V1);
+    let prepared = host().prepare(&wasm).await.unwrap();
+    let file = cached_file(root.path(), prepared.hash());
+    let written = std::fs::metadata(&file).unwrap().ino();
+
+    // A second host (a restart) loads it: the file is read, not written again.
+    host().prepare(&wasm).await.unwrap();
+    assert_eq!(std::fs::metadata(&file).unwrap().ino(), written);
+
+    // A corrupt file is refused and replaced by a fresh compile.
+    let mut bytes = std::fs::read(&file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&file, &bytes).unwrap();
+    let again = host();
+    let handle = again
+        .load_with(&wasm, options())
+        .await
+        .expect("compiled again, not loaded");
+    assert_eq!(count(&again, 0).await.unwrap()["count"], 1);
+    assert_ne!(std::fs::read(&file).unwrap(), bytes, "rewritten");
+    handle.shutdown().await.unwrap();
+    // Cut short: the same.
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() / 3]).unwrap();
+    host().prepare(&wasm).await.unwrap();
+    assert_eq!(std::fs::read(&file).unwrap().len(), bytes.len());
+}

@@ -92,10 +92,7 @@ impl Admin {
             format!("the admin API answered {status} with something other than JSON")
         })?;
         if !status.is_success() {
-            bail!(
-                "{}",
-                value["error"].as_str().unwrap_or("the admin API refused")
-            );
+            bail!("{}", refusal(&value));
         }
         Ok(value)
     }
@@ -119,15 +116,19 @@ pub async fn each_line(
             let line: Vec<u8> = pending.drain(..=end).collect();
             let value: Value = serde_json::from_slice(&line).context("a line that is not JSON")?;
             if !status.is_success() {
-                bail!(
-                    "{}",
-                    value["error"].as_str().unwrap_or("the admin API refused")
-                );
+                bail!("{}", refusal(&value));
             }
             each(value)?;
         }
     }
     Ok(())
+}
+
+/// What an error body says: `{"error": {"kind", "message"}}`.
+fn refusal(value: &Value) -> &str {
+    value["error"]["message"]
+        .as_str()
+        .unwrap_or("the admin API refused")
 }
 
 /// The address a running `airssys up` wrote in `state_dir`, if any.

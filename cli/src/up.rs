@@ -1,10 +1,13 @@
 //! `airssys up`: run the components an operator's `airssys.toml` lists.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use airssys_host::server::{Server, Token};
-use airssys_host::{AppManifest, ComponentInfo, EventKind, Host, Identity, Payload};
+use airssys_host::server::Token;
+use airssys_host::{
+    AppManifest, ComponentInfo, EventKind, Host, Identity, Payload, Server, ServerSettings,
+};
 use anyhow::Context;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -21,7 +24,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Arguments of `airssys up`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The operator's file: components, configuration, limits, supervision.
+    /// The operator's file: components, configuration, limits, supervision (or a directory
+    /// holding an `airssys.toml`).
     #[arg(default_value = "airssys.toml")]
     pub file: PathBuf,
     /// Start everything, print each component's health, stop, and exit (for scripts and CI).
@@ -40,6 +44,10 @@ pub struct Args {
     /// changes, rebuild it and hot-swap it blue-green with its state handed over.
     #[arg(long, conflicts_with = "check")]
     pub watch: bool,
+    /// Serve on this address instead of `[ingress]`'s (or `[admin] listen`'s); port 0 picks
+    /// a free one.
+    #[arg(long, value_name = "ADDRESS")]
+    pub listen: Option<SocketAddr>,
 }
 
 fn parse_request(entry: &str) -> Result<(String, Payload), String> {
@@ -55,12 +63,19 @@ fn parse_request(entry: &str) -> Result<(String, Payload), String> {
     ))
 }
 
-/// Starts every component at its key as address and prints their status table, then the
-/// replies to `--request`s, one line each (`address: reply`); with `--check` then reports
-/// health and stops, otherwise prints lifecycle events (and, with `--stdin`, serves requests)
-/// until Ctrl-C or the end of stdin, then shuts everything down and closes the store.
+/// Starts every component at its key as address and prints their status table, then serves
+/// HTTP if the file has `[ingress]` (or `--listen` asks), then prints the replies to
+/// `--request`s, one line each (`address: reply`); with `--check` then reports health and
+/// stops, otherwise prints lifecycle events (and, with `--stdin`, serves requests) until
+/// Ctrl-C or the end of stdin, then stops the server, shuts everything down and closes the
+/// store.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let app = AppManifest::from_file(&args.file)?;
+    let file = if args.file.is_dir() {
+        args.file.join("airssys.toml")
+    } else {
+        args.file.clone()
+    };
+    let app = AppManifest::from_file(&file)?;
     // Opens `[storage]`, which blocks while redb opens (or repairs) the file.
     let builder = app.host_builder()?;
     // A component whose source is a crate folder is built first.
@@ -81,6 +96,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     runtime.block_on(async {
         let host = builder.build()?;
         let mut events = host.events();
+        // Served from before the first start, so the dashboard sees every lifecycle event.
+        let serving = if args.check {
+            None
+        } else {
+            Some(Serving::start(&app, &host, args.listen).await?)
+        };
         let mut running = Vec::with_capacity(sources.len());
         for (name, wasm, options) in sources {
             let handle = host.load_with(&wasm, options).await?;
@@ -88,11 +109,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             running.push((name, handle));
         }
         print!("{}", status_table(&host.components()));
-        let admin = if args.check {
-            None
-        } else {
-            Some(AdminApi::start(&app, &host).await?)
-        };
         let mut watched: Vec<Watched> = if args.watch {
             app.components()
                 .map(|(name, component)| Watched::new(name, &component.source))
@@ -134,7 +150,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 }
             }
         }
-        drop(admin);
+        if let Some(serving) = serving {
+            serving.stop().await?;
+        }
         for (_, handle) in &running {
             handle.shutdown().await?;
         }
@@ -215,35 +233,63 @@ fn report(component: &Identity, kind: &EventKind) {
     }
 }
 
-/// The admin API while `airssys up` runs: the server, and the file that tells the CLI where
-/// it listens (removed on the way out).
-struct AdminApi {
-    _server: Server,
+/// The one server while `airssys up` runs (ingress, `wasi:http` routes, `/metrics`,
+/// `/health`, the dashboard and the admin API), and the file that tells the CLI where it
+/// listens (removed on the way out).
+struct Serving {
+    task: tokio::task::JoinHandle<airssys_host::Result<()>>,
+    stop: tokio::sync::oneshot::Sender<()>,
     address_file: PathBuf,
 }
 
-impl AdminApi {
-    async fn start(app: &AppManifest, host: &Host) -> anyhow::Result<Self> {
-        let config = app.admin();
-        let token = Token::load_or_create(&config.token_file)?;
-        let server = Server::bind(config.listen, token, host.clone()).await?;
+impl Serving {
+    /// Listens on `listen`, else `[ingress] address`, else `[admin] listen` (a free loopback
+    /// port by default), with the admin token of `[admin] token_file`.
+    async fn start(
+        app: &AppManifest,
+        host: &Host,
+        listen: Option<SocketAddr>,
+    ) -> anyhow::Result<Self> {
+        let admin = app.admin();
+        let settings = app
+            .server()
+            .cloned()
+            .unwrap_or_else(|| ServerSettings::new().address(admin.listen));
+        let settings = match listen {
+            Some(address) => settings.address(address),
+            None => settings,
+        };
+        let token = Token::load_or_create(&admin.token_file)?;
+        let server = Server::bind(host, settings.admin(token)).await?;
+        let address = server.local_addr();
         let address_file = app.state_dir().join(ADDRESS_FILE);
-        std::fs::write(&address_file, format!("{}\n", server.local_addr()))
+        std::fs::write(&address_file, format!("{address}\n"))
             .with_context(|| format!("cannot write {}", address_file.display()))?;
+        let url = format!("http://{address}");
+        ui::status(
+            "Serving",
+            &format!("{url} (dashboard {url}/, metrics {url}/metrics)"),
+        );
         ui::note(&format!(
-            "admin API on http://{} (token in {})",
-            server.local_addr(),
-            config.token_file.display()
+            "admin API at {url}/v1 for loopback clients (token in {})",
+            admin.token_file.display()
         ));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(server.serve(async {
+            let _ = stopped.await;
+        }));
         Ok(Self {
-            _server: server,
+            task,
+            stop,
             address_file,
         })
     }
-}
 
-impl Drop for AdminApi {
-    fn drop(&mut self) {
+    /// Stops accepting, lets the requests under way finish, and removes the address file.
+    async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
         let _ = std::fs::remove_file(&self.address_file);
+        self.task.await.context("the server's task failed")??;
+        Ok(())
     }
 }

@@ -19,9 +19,10 @@
 //! trusted = ["keys/ops.pub"]    # public key files (from `airssys keygen`), or the keys' text
 //! require = true                # refuse components no trusted key signed
 //!
-//! [admin]                       # optional: the admin API `airssys up` serves
-//! listen = "127.0.0.1:7070"     # loopback only; by default port 0 (a free one, in .airssys/admin.addr)
-//! token_file = ".airssys/admin.token"  # made (0600) if missing; the CLI reads it
+//! [admin]                       # optional: the admin API (`/v1`) of the server `airssys up` runs
+//! listen = "127.0.0.1:7070"     # where the server listens when there is no [ingress]: loopback
+//!                               # only; by default port 0 (a free one, in .airssys/admin.addr)
+//! token_file = ".airssys/admin.token"  # made (0600) if missing; the CLI and the dashboard use it
 //!
 //! [host.http]                   # optional: the client behind airssys::http
 //! extra_roots = ["ca.pem"]      # PEM CA files trusted beside the system's roots
@@ -39,6 +40,14 @@
 //! path = "data/airssys.redb"    # relative to this file; or `memory = true`
 //! cache = "32MiB"               # committed values kept in memory for fast reads
 //!
+//! [ingress]                     # optional: the server's ingress (and where it listens)
+//! address = "127.0.0.1:8080"    # loopback unless you mean it; /v1 answers loopback clients only
+//! max_body = "1MiB"             # 413 past it
+//! max_header = "16KiB"          # 431 past it (at least 8KiB)
+//! max_connections = 512         # more wait to be accepted
+//! request_timeout = "30s"       # 504 past it
+//! grants = { message = ["greeter"], publish = ["greetings.>"] }   # what clients may reach
+//!
 //! [components.greeter]
 //! source = "greeter.wasm"       # relative to this file
 //! instances = 2                 # a pool, served round-robin (default 1)
@@ -46,6 +55,10 @@
 //! limits = { memory = "16MiB", call_timeout = "2s", fuel = 50_000_000 }
 //! supervision = { policy = "restart", max_restarts = 3, window = "1m", pending = "fail" }
 //! grants = { fs_read = ["/srv/greeter/**"], net = ["api.example.com:443"], storage = ["greeter"] }
+//!
+//! [components.site]
+//! source = "site.wasm"          # a `wasi:http` proxy component, from any toolchain
+//! route = "/site"               # serves /site and /site/... on the server
 //! ```
 //!
 //! Unknown keys and malformed values are errors that name the line. Sizes are a number of
@@ -68,7 +81,7 @@ const DEFAULT_ADMIN: std::net::SocketAddr =
     std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
 use crate::{
     Allocator, Capabilities, ComponentHandle, Error, Host, HostBuilder, HttpSettings, Limits,
-    LoadOptions, Mode, Pending, Restart, Result, Supervision,
+    LoadOptions, Mode, Pending, Restart, Result, ServerSettings, Supervision,
 };
 
 /// A parsed `airssys.toml`: host settings and the components to run.
@@ -87,6 +100,7 @@ use crate::{
 pub struct AppManifest {
     host: HostBuilder,
     storage: Option<StorageConfig>,
+    server: Option<ServerSettings>,
     admin: AdminConfig,
     state_dir: PathBuf,
     components: BTreeMap<String, AppComponent>,
@@ -143,7 +157,8 @@ impl StorageConfig {
 /// One component of an [`AppManifest`].
 #[derive(Debug, Clone)]
 pub struct AppComponent {
-    /// The component file, resolved against the manifest's directory.
+    /// The component file (or a component crate's directory, which `airssys up` builds),
+    /// resolved against the manifest's directory.
     pub source: PathBuf,
     /// Its address (the key), configuration, limits, supervision and grants.
     pub options: LoadOptions,
@@ -261,8 +276,17 @@ impl AppManifest {
             .map(|storage| storage.config(base))
             .transpose()
             .map_err(|err| format!("[storage]: {err}"))?;
+        let mut server = raw
+            .ingress
+            .map(RawIngress::settings)
+            .transpose()
+            .map_err(|err| format!("[ingress]: {err}"))?;
         let mut components = BTreeMap::new();
         for (name, component) in raw.components {
+            if let Some(route) = &component.route {
+                let settings = server.take().unwrap_or_default().route(route, &name);
+                server = Some(settings);
+            }
             airssys_contract::validate_name(&name)
                 .map_err(|err| format!("[components.{name}]: {err}"))?;
             let mut options = LoadOptions::new()
@@ -284,9 +308,15 @@ impl AppManifest {
             let source = base.join(component.source);
             components.insert(name, AppComponent { source, options });
         }
+        if let Some(server) = &server {
+            server
+                .validate()
+                .map_err(|err| format!("[ingress]: {err}"))?;
+        }
         Ok(Self {
             host,
             storage,
+            server,
             admin,
             state_dir,
             components,
@@ -306,6 +336,12 @@ impl AppManifest {
     /// Where `[storage]` keeps the store, if the file has that table.
     pub fn storage(&self) -> Option<&StorageConfig> {
         self.storage.as_ref()
+    }
+
+    /// The server's settings, if the file has an `[ingress]` table or a component with a
+    /// `route`.
+    pub fn server(&self) -> Option<&ServerSettings> {
+        self.server.as_ref()
     }
 
     /// Where `airssys up` serves its admin API (`[admin]`).
@@ -349,8 +385,43 @@ struct RawFile {
     limits: Option<RawLimits>,
     supervision: Option<RawSupervision>,
     storage: Option<RawStorage>,
+    ingress: Option<RawIngress>,
     #[serde(default)]
     components: BTreeMap<String, RawComponent>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIngress {
+    address: Option<std::net::SocketAddr>,
+    max_body: Option<Size>,
+    max_header: Option<Size>,
+    max_connections: Option<usize>,
+    request_timeout: Option<Dur>,
+    #[serde(default)]
+    grants: Capabilities,
+}
+
+impl RawIngress {
+    fn settings(self) -> Result<ServerSettings, String> {
+        let mut settings = ServerSettings::new();
+        if let Some(address) = self.address {
+            settings = settings.address(address);
+        }
+        if let Some(bytes) = self.max_body {
+            settings = settings.max_body(bytes.usize()?);
+        }
+        if let Some(bytes) = self.max_header {
+            settings = settings.max_header(bytes.usize()?);
+        }
+        if let Some(connections) = self.max_connections {
+            settings = settings.max_connections(connections);
+        }
+        if let Some(timeout) = self.request_timeout {
+            settings = settings.request_timeout(timeout.0);
+        }
+        settings.grants(self.grants).map_err(|err| err.to_string())
+    }
 }
 
 #[derive(Deserialize)]
@@ -472,6 +543,8 @@ struct RawComponent {
     supervision: Option<RawSupervision>,
     #[serde(default)]
     grants: Capabilities,
+    /// Serves this path prefix on the server with the component (a `wasi:http` one).
+    route: Option<String>,
 }
 
 #[derive(Deserialize)]

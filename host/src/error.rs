@@ -61,8 +61,8 @@ pub enum Error {
         /// What the validator said.
         reason: String,
     },
-    /// A valid component, but not of the airssys world.
-    #[error("{origin} is not an airssys component: it exports [{}] but not `airssys:core/lifecycle@{}`; write it with #[airssys::component]", exports.join(", "), airssys_contract::CONTRACT_VERSION)]
+    /// A valid component, but neither of the airssys world nor of `wasi:http/proxy`.
+    #[error("{origin} is not an airssys component: it exports [{}] but not `airssys:core/lifecycle@{}` (nor `wasi:http/incoming-handler`); write it with #[airssys::component], or build it for the wasi:http proxy world", exports.join(", "), airssys_contract::CONTRACT_VERSION)]
     WrongWorld {
         /// The file or label.
         origin: String,
@@ -264,6 +264,34 @@ pub enum Error {
         /// What is wrong and how to fix it.
         reason: String,
     },
+    /// A call the component's world has no export for: an airssys request or message to a
+    /// `wasi:http` component, or HTTP to an airssys one.
+    #[error("{component} cannot take {asked}: {why}")]
+    NotServed {
+        /// Its [`Identity`](crate::Identity), as displayed.
+        component: String,
+        /// What it was asked to take.
+        asked: &'static str,
+        /// Why not, and what to do instead.
+        why: &'static str,
+    },
+    /// A `wasi:http` component ended its handler without a response, or answered with an
+    /// error code instead of one.
+    #[error("{component} gave no HTTP response: {reason}")]
+    NoResponse {
+        /// Its [`Identity`](crate::Identity), as displayed.
+        component: String,
+        /// What happened instead.
+        reason: String,
+    },
+    /// The server could not listen on its address.
+    #[error("cannot listen on {address}: {source}; choose another `address` in [ingress]")]
+    Listen {
+        /// The address asked for.
+        address: std::net::SocketAddr,
+        /// What the OS said (the address is taken, or not this machine's).
+        source: std::io::Error,
+    },
     /// A JSON request could not be encoded, or its reply not decoded into the type asked for.
     #[error("JSON exchange with {component} failed: {error}")]
     Json {
@@ -373,6 +401,55 @@ pub enum Error {
 }
 
 impl Error {
+    /// A short, stable name for what went wrong (`unknown_address`, `trap`, `timeout`, ...;
+    /// for a component's domain error its [`ErrorKind`](crate::ErrorKind), as `not_found`):
+    /// the `kind` of an ingress error body and the `kind` label of error metrics.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Io { .. } => "io",
+            Self::TooLarge { .. } => "component_too_large",
+            Self::NotWasm { .. }
+            | Self::CoreModule { .. }
+            | Self::Malformed { .. }
+            | Self::WrongWorld { .. }
+            | Self::ContractVersion { .. }
+            | Self::MissingExport { .. }
+            | Self::MissingManifest { .. }
+            | Self::CorruptManifest { .. }
+            | Self::Link { .. }
+            | Self::Compile { .. } => "invalid_component",
+            Self::AppManifest { .. } | Self::Config(_) => "config",
+            Self::NotGranted { .. } => "not_granted",
+            Self::AddressTaken { .. } => "address_taken",
+            Self::UnknownAddress { .. } => "unknown_address",
+            Self::InvalidAddress { .. } => "invalid_address",
+            Self::HostLimit { .. } => "host_limit",
+            Self::Storage(_) => "storage",
+            Self::Init { .. } => "init_failed",
+            Self::Guest { error, .. } | Self::Json { error, .. } => error.kind().code(),
+            Self::Trap { .. } => "trap",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::Restarting { .. } => "restarting",
+            Self::Stopped { .. } => "stopped",
+            Self::Timeout { .. } => "timeout",
+            Self::MailboxFull { .. } => "mailbox_full",
+            Self::InvalidTopic { .. } => "invalid_topic",
+            Self::Listen { .. } => "listen",
+            Self::NotServed { .. } => "not_served",
+            Self::NoResponse { .. } => "no_response",
+            Self::Signature { .. } => "signature",
+            Self::Deploy { .. } => "deploy_failed",
+            Self::Unhealthy { .. } => "unhealthy",
+            Self::CanaryFailed { .. } => "canary_failed",
+            Self::Aborted => "aborted",
+            Self::DeployInProgress { .. } => "deploy_in_progress",
+            Self::NoDeploy { .. } => "no_deploy",
+            Self::NothingToRollBack { .. } => "nothing_to_roll_back",
+            Self::VersionInUse { .. } => "version_in_use",
+            Self::UnknownVersion { .. } => "unknown_version",
+        }
+    }
+
     /// The component's own domain error, if that is what this is.
     pub fn guest_error(&self) -> Option<&GuestError> {
         match self {
@@ -453,6 +530,24 @@ pub enum TrapKind {
     Unreachable,
     /// Any other trap: out-of-bounds access, division by zero, a failed host call, ...
     Other,
+}
+
+impl TrapKind {
+    /// A short, stable name for the cause (`panic`, `deadline`, `out_of_fuel`, ...): the
+    /// `kind` label of trap metrics.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::OutOfFuel => "out_of_fuel",
+            Self::Deadline(_) => "deadline",
+            Self::MemoryLimit(_) => "memory_limit",
+            Self::HostMemoryLimit(_) => "host_memory_limit",
+            Self::TableLimit(_) => "table_limit",
+            Self::StackOverflow => "stack_overflow",
+            Self::Panic(_) => "panic",
+            Self::Unreachable => "unreachable",
+            Self::Other => "other",
+        }
+    }
 }
 
 /// A panic reported by the guest just before it trapped.

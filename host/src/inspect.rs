@@ -1,9 +1,10 @@
 //! Checking bytes before anything compiles them: is this an airssys component, of our
-//! contract version, with the lifecycle exports and a readable manifest?
+//! contract version, with the lifecycle exports and a readable manifest, or a component of
+//! the standard `wasi:http/proxy` world, which the server runs on a route?
 //!
 //! Everything here only parses the binary format; untrusted bytes are never read as WAT text.
 
-use airssys_contract::{CONTRACT_VERSION, MANIFEST_SECTION, Manifest, ManifestError};
+use airssys_contract::{CONTRACT_VERSION, Capabilities, MANIFEST_SECTION, Manifest, ManifestError};
 use serde::Serialize;
 use wasmparser::component_types::ComponentEntityType;
 use wasmparser::{Parser, Payload, Validator, WasmFeatures};
@@ -21,12 +22,35 @@ const LIFECYCLE_FUNCTIONS: [&str; 7] = [
     "restore",
 ];
 
+/// The export prefix of the `wasi:http/proxy` world's handler (any 0.2 release).
+const INCOMING_HANDLER: &str = "wasi:http/incoming-handler@0.2.";
+
+/// Which world a component implements, and so how the host calls it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum ComponentKind {
+    /// `airssys:core/component`: `init`, then requests and messages through the lifecycle
+    /// exports.
+    Airssys,
+    /// `wasi:http/proxy`, from any toolchain: HTTP requests on the route the operator gives
+    /// it (`route` in `airssys.toml`), through `wasi:http/incoming-handler`.
+    HttpProxy,
+}
+
 /// What a component is, read from its bytes without compiling it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Inspection {
-    /// The embedded manifest: identity and declared capabilities.
+    /// The embedded manifest: identity and declared capabilities. A `wasi:http` component
+    /// without one gets a manifest named after its file (`hello_http.wasm` is `hello-http`),
+    /// at version 0.0.0, declaring nothing (see [`declared`](Self::declared)).
     pub manifest: Manifest,
-    /// The airssys world it implements (`airssys:core/component@1.0.0`).
+    /// Which world it implements.
+    pub kind: ComponentKind,
+    /// Whether the bytes carry an `airssys:manifest` section. When a `wasi:http` component
+    /// carries none, what the operator grants it is what it may use.
+    pub declared: bool,
+    /// The world it implements (`airssys:core/component@1.0.0`, `wasi:http/proxy@0.2.3`).
     pub world: String,
     /// Names of its top-level exports.
     pub exports: Vec<String>,
@@ -83,6 +107,27 @@ pub(crate) fn inspect_named(origin: &str, bytes: &[u8]) -> Result<Inspection> {
     })?;
 
     let lifecycle = format!("airssys:core/lifecycle@{CONTRACT_VERSION}");
+    if let Some(handler) = sections
+        .exports
+        .iter()
+        .find(|e| e.starts_with(INCOMING_HANDLER))
+        .filter(|_| !sections.exports.contains(&lifecycle))
+    {
+        let world = handler.replace("incoming-handler", "proxy");
+        let (manifest, declared) = match sections.manifests.as_slice() {
+            [] => (unnamed(origin()), false),
+            _ => (manifest(&origin(), &sections.manifests)?, true),
+        };
+        return Ok(Inspection {
+            manifest,
+            kind: ComponentKind::HttpProxy,
+            declared,
+            world,
+            exports: sections.exports,
+            imports: sections.imports,
+            size: bytes.len(),
+        });
+    }
     if !sections.exports.contains(&lifecycle) {
         let other_version = sections
             .exports
@@ -125,8 +170,23 @@ pub(crate) fn inspect_named(origin: &str, bytes: &[u8]) -> Result<Inspection> {
         }
     }
 
-    let manifest = match sections.manifests.as_slice() {
-        [] => return Err(Error::MissingManifest { origin: origin() }),
+    let manifest = manifest(&origin(), &sections.manifests)?;
+    Ok(Inspection {
+        manifest,
+        kind: ComponentKind::Airssys,
+        declared: true,
+        world: format!("airssys:core/component@{CONTRACT_VERSION}"),
+        exports: sections.exports,
+        imports: sections.imports,
+        size: bytes.len(),
+    })
+}
+
+/// The one manifest among `sections`, read and checked.
+fn manifest(origin: &str, sections: &[&[u8]]) -> Result<Manifest> {
+    let origin = || origin.to_owned();
+    match sections {
+        [] => Err(Error::MissingManifest { origin: origin() }),
         [one] => Manifest::from_bytes(one).map_err(|err| match err {
             ManifestError::ContractVersion { found } => Error::ContractVersion {
                 origin: origin(),
@@ -136,24 +196,41 @@ pub(crate) fn inspect_named(origin: &str, bytes: &[u8]) -> Result<Inspection> {
                 origin: origin(),
                 reason: err.to_string(),
             },
-        })?,
-        many => {
-            return Err(Error::CorruptManifest {
-                origin: origin(),
-                reason: format!(
-                    "found {} `{MANIFEST_SECTION}` sections, expected one",
-                    many.len()
-                ),
-            });
-        }
+        }),
+        many => Err(Error::CorruptManifest {
+            origin: origin(),
+            reason: format!(
+                "found {} `{MANIFEST_SECTION}` sections, expected one",
+                many.len()
+            ),
+        }),
+    }
+}
+
+/// The manifest of a `wasi:http` component that carries none: named after its file (its
+/// stem in kebab-case; `http-component` when nothing usable is left), version 0.0.0,
+/// declaring nothing.
+fn unnamed(origin: String) -> Manifest {
+    let stem = std::path::Path::new(&origin)
+        .file_stem()
+        .map(|stem| stem.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let kebab: String = stem
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let kebab = kebab
+        .split('-')
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    let name = match kebab.chars().next() {
+        Some(c) if c.is_ascii_lowercase() => kebab,
+        _ => "http-component".to_owned(),
     };
-    Ok(Inspection {
-        manifest,
-        world: format!("airssys:core/component@{CONTRACT_VERSION}"),
-        exports: sections.exports,
-        imports: sections.imports,
-        size: bytes.len(),
-    })
+    Manifest::new(&name, "0.0.0", Capabilities::default())
+        .or_else(|_| Manifest::new("http-component", "0.0.0", Capabilities::default()))
+        .expect("`http-component` is a valid name")
 }
 
 enum Header {

@@ -56,6 +56,7 @@ mod inspect;
 mod interfaces;
 mod limits;
 mod mail;
+mod metrics;
 mod policy;
 mod registry;
 mod runtime;
@@ -87,13 +88,17 @@ pub use host::{
     HostBuilder, LoadOptions, Prepared, Subscription, load,
 };
 pub use identity::Identity;
-pub use inspect::{Inspection, inspect, inspect_file};
+pub use inspect::{ComponentKind, Inspection, inspect, inspect_file};
 pub use interfaces::HttpSettings;
 pub use limits::{Limits, MAX_CALL_TIMEOUT, MAX_PAYLOAD, MemoryUsage};
 pub use mail::Message;
 pub use policy::{AuditEvent, EffectiveCapabilities, Mode, Outcome};
 pub use registry::{ComponentInfo, VersionInfo, VersionState};
 pub use runtime::Stats;
+pub use server::{
+    DEFAULT_MAX_BODY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER, DEFAULT_REQUEST_TIMEOUT,
+    HEADER_TIMEOUT, Server, ServerSettings,
+};
 pub use signature::{
     PublicKey, SIGNATURE_SECTION, SecretKey, SignatureError, SignatureStatus, Signer, signers,
 };

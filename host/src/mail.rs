@@ -11,6 +11,8 @@ use tokio::sync::oneshot;
 
 use crate::Result;
 
+pub(crate) use wasmtime_wasi_http::p2::body::{HyperIncomingBody, HyperOutgoingBody};
+
 /// A message as delivered: to a component's `on_message` (or, as a request, its
 /// `on_request`), or to a host [`Subscription`](crate::Subscription).
 ///
@@ -92,6 +94,12 @@ pub(crate) enum Call {
     Snapshot(oneshot::Sender<Result<Option<Payload>>>),
     /// State handed over by the previous version, before the instance takes traffic.
     Restore(Payload, oneshot::Sender<Result<()>>),
+    /// An HTTP request for a `wasi:http` component; the reply is the response head (its
+    /// body streams from the guest as it writes it).
+    Http {
+        request: hyper::Request<HyperIncomingBody>,
+        reply: oneshot::Sender<Result<hyper::Response<HyperOutgoingBody>>>,
+    },
     Shutdown(oneshot::Sender<Result<()>>),
 }
 

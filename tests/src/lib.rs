@@ -1,6 +1,8 @@
 //! Shared helpers for the end-to-end tests: guest components built from source in this
 //! repository (once per test process), and the hand-written WAT fixtures in `tests/wat/`.
 
+pub mod http;
+
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};

@@ -45,20 +45,25 @@ impl Host {
         };
         let host = self.clone();
         Ok(Deployment::spawn(entry, first, |ctx| async move {
+            let (address, strategy) = (ctx.entry.address().to_owned(), options.strategy.name());
             let release = match host.release_for(&ctx.entry, source, &options).await {
                 Ok(release) => release,
                 Err(cause) => {
                     ctx.entry.end_deploy();
-                    return Err(Error::Deploy {
+                    let failed = Err(Error::Deploy {
                         address: ctx.entry.address().to_owned(),
                         version: origin,
                         stage: DeployStage::Compiling,
                         cause: Box::new(cause),
                         serving: ctx.entry.identity().label(),
                     });
+                    host.observed().deployed(&address, strategy, &failed);
+                    return failed;
                 }
             };
-            deploy::run(ctx, release, options, orders).await
+            let outcome = deploy::run(ctx, release, options, orders).await;
+            host.observed().deployed(&address, strategy, &outcome);
+            outcome
         }))
     }
 
@@ -76,8 +81,12 @@ impl Host {
             detail: format!("rolling back to {}", release.identity.label()),
         };
         let options = DeployOptions::new(Strategy::BlueGreen);
-        Ok(Deployment::spawn(entry, first, |ctx| {
-            deploy::run(ctx, release, options, orders)
+        let host = self.clone();
+        Ok(Deployment::spawn(entry, first, |ctx| async move {
+            let address = ctx.entry.address().to_owned();
+            let outcome = deploy::run(ctx, release, options, orders).await;
+            host.observed().rolled_back(&address, &outcome);
+            outcome
         }))
     }
 

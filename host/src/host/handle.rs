@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
 
 use crate::clock::Clock;
-use crate::mail::{Call, Message, next_correlation};
+use crate::mail::{Call, HyperIncomingBody, HyperOutgoingBody, Message, next_correlation};
 use crate::policy::EffectiveCapabilities;
 use crate::registry::{ComponentInfo, Entry};
 use crate::runtime::Stats;
@@ -134,6 +134,21 @@ impl ComponentHandle {
     pub async fn send(&self, payload: Payload) -> Result<()> {
         let message = Message::new(None, None, payload, self.clock.now());
         self.entry.deliver(Call::Message(message), None).await
+    }
+
+    /// Hands an HTTP request to a `wasi:http` component and waits for its response head;
+    /// the body streams from the guest as it writes it. Routed like every delivery, so a
+    /// deploy's switch and canary split apply. An airssys component answers
+    /// [`Error::NotServed`].
+    pub(crate) async fn http(
+        &self,
+        request: hyper::Request<HyperIncomingBody>,
+    ) -> Result<hyper::Response<HyperOutgoingBody>> {
+        let (reply, answer) = oneshot::channel();
+        self.entry
+            .deliver(Call::Http { request, reply }, None)
+            .await?;
+        self.answer(answer).await?
     }
 
     /// Asks the component for its health (one instance of a pool, in turn).

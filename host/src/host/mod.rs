@@ -33,12 +33,13 @@ pub use prepared::Prepared;
 
 use crate::broker::Broker;
 use crate::interfaces::{HttpClient, StoreData};
+use crate::metrics::Metrics;
 use crate::policy::AuditLog;
-use crate::registry::{ComponentInfo, Registry};
+use crate::registry::{ComponentInfo, Gauges, Registry};
 use crate::source::read_limited;
 use crate::storage::Storage;
 use crate::totals::Totals;
-use crate::{Error, Event, HostUsage, Result, Source};
+use crate::{AuditEvent, Error, Event, HostUsage, Result, Source};
 
 /// Loads and runs airssys components, each under an address. Build it once and share it (it
 /// is cheap to clone): every component it loads shares one compiler, linker and
@@ -89,6 +90,8 @@ struct HostInner {
     audit: Arc<AuditLog>,
     /// The HTTP client every component's `http.send` uses.
     http: Arc<HttpClient>,
+    /// What every component version and the server record; [`Host::metrics`] reads it.
+    metrics: Arc<Metrics>,
 }
 
 /// Events kept for a slow subscriber before it starts missing the oldest.
@@ -111,13 +114,19 @@ impl HostBuilder {
             .map(|dir| DiskCache::open(dir, &engine, self.max_disk_cache))
             .transpose()?;
         let registry = Arc::new(Registry::default());
+        let totals = Arc::new(Totals::new(self.max_instances, self.max_memory));
+        let metrics = Arc::new(Metrics::new(Box::new(Gauges {
+            registry: Arc::downgrade(&registry),
+            totals: totals.clone(),
+        })));
         Ok(Host {
             inner: Arc::new(HostInner {
                 engine,
                 linker,
                 cache: Mutex::new(Cache::new(self.max_cache_size)),
                 disk,
-                totals: Arc::new(Totals::new(self.max_instances, self.max_memory)),
+                totals,
+                metrics,
                 settings: self,
                 broker: registry.clone(),
                 registry,
@@ -266,6 +275,13 @@ impl Host {
         self.inner.events.subscribe()
     }
 
+    /// Capability decisions of every component this host runs, allowed and denied, from the
+    /// moment of subscribing: the same [`AuditEvent`]s the audit file holds, whether or not
+    /// the host has one. The dashboard shows them.
+    pub fn audit_events(&self) -> broadcast::Receiver<AuditEvent> {
+        self.inner.audit.watch()
+    }
+
     /// The store components reach through `storage` and `wasi:keyvalue`
     /// ([`HostBuilder::storage`]), if the host has one: read and write its namespaces
     /// host-side to seed, inspect or migrate them. Guests see these writes at once.
@@ -288,6 +304,22 @@ impl Host {
         self.inner.totals.usage()
     }
 
+    /// Every metric the host keeps, in the Prometheus text format (OpenMetrics), as `GET
+    /// /metrics` serves it: calls, latencies, errors and traps by kind, restarts, denials by
+    /// capability, storage operations and bytes per component version; memory, mailbox depth
+    /// and instances read now; the server's requests by route and status. docs/architecture.md
+    /// lists them.
+    ///
+    /// ```no_run
+    /// # fn run(host: airssys_host::Host) {
+    /// let text = host.metrics();
+    /// assert!(text.contains("# TYPE airssys_calls counter"));
+    /// # }
+    /// ```
+    pub fn metrics(&self) -> String {
+        self.inner.metrics.encode()
+    }
+
     /// Largest component binary this host accepts ([`HostBuilder::max_component_size`]).
     pub fn max_component_size(&self) -> usize {
         self.inner.settings.max_component_size
@@ -296,6 +328,11 @@ impl Host {
     /// The wasmtime engine, for embedders that need it (e.g. to share with other code).
     pub fn engine(&self) -> &Engine {
         &self.inner.engine
+    }
+
+    /// Where the server and every component version record their metrics.
+    pub(crate) fn observed(&self) -> &Metrics {
+        &self.inner.metrics
     }
 
     fn cache(&self) -> MutexGuard<'_, Cache<[u8; 32], Arc<Compiled>>> {

@@ -5,15 +5,16 @@ use std::sync::Arc;
 use airssys_contract::{Capabilities, Manifest, validate_name};
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 use super::disk_cache::DiskCache;
 use super::{ComponentHandle, Host, LoadOptions};
 use crate::bindings;
-use crate::inspect::{Inspection, inspect_named};
+use crate::inspect::{ComponentKind, Inspection, inspect_named};
 use crate::interfaces::{ComponentStorage, HostServices, StoreData};
 use crate::policy::{EffectiveCapabilities, Mode};
 use crate::registry::{Entry, Kit, Release, ReleaseParts, VersionState};
-use crate::runtime::Blueprint;
+use crate::runtime::{Blueprint, Pre};
 use crate::{Error, Identity, Result, SignatureStatus};
 
 /// A component that passed validation and compiled, pre-linked against its host. Cheap to
@@ -30,7 +31,7 @@ pub struct Prepared {
 /// What the host's cache keeps per component bytes. It holds nothing of the host, so the
 /// cache never keeps its own host alive.
 pub(super) struct Compiled {
-    pre: bindings::ComponentPre<StoreData>,
+    pre: Pre,
     inspection: Inspection,
     manifest: Arc<Manifest>,
     /// SHA-256 of the bytes, hex.
@@ -72,11 +73,18 @@ impl Compiled {
                 origin: origin.to_owned(),
                 reason: format!("{err:#}"),
             })?;
-        let pre =
-            bindings::ComponentPre::new(instance_pre).map_err(|err| Error::MissingExport {
-                origin: origin.to_owned(),
-                problem: format!("its exports do not match the contract: {err:#}"),
-            })?;
+        let exports_differ = |err: wasmtime::Error| Error::MissingExport {
+            origin: origin.to_owned(),
+            problem: format!("its exports do not match the contract of its world: {err:#}"),
+        };
+        let pre = match inspection.kind {
+            ComponentKind::Airssys => {
+                Pre::Airssys(bindings::ComponentPre::new(instance_pre).map_err(exports_differ)?)
+            }
+            ComponentKind::HttpProxy => {
+                Pre::HttpProxy(ProxyPre::new(instance_pre).map_err(exports_differ)?)
+            }
+        };
         let image = component.image_range();
         let code_size = image.end.addr() - image.start.addr();
         Ok(Self {
@@ -205,7 +213,14 @@ impl Prepared {
             .supervision
             .clone()
             .unwrap_or_else(|| settings.supervision.clone());
-        let capabilities = Arc::new(decide(&identity, manifest, &options.grants, settings.mode)?);
+        // A wasi:http component without a manifest declares nothing of its own: what the
+        // operator grants it is what it may use.
+        let declared = if self.compiled.inspection.declared {
+            manifest.capabilities()
+        } else {
+            &options.grants
+        };
+        let capabilities = Arc::new(decide(&identity, declared, &options.grants, settings.mode)?);
         let blueprint = Arc::new(Blueprint {
             pre: self.compiled.pre.clone(),
             config: Arc::new(options.config.clone()),
@@ -232,6 +247,7 @@ impl Prepared {
             signature: self.signature.clone(),
             host: Kit {
                 audit: host.audit.clone(),
+                metrics: host.metrics.clone(),
                 events: host.events.clone(),
                 mailbox_capacity: settings.mailbox_capacity,
             },
@@ -245,11 +261,10 @@ impl Prepared {
 /// whatever it declares.
 fn decide(
     identity: &Identity,
-    manifest: &Manifest,
+    declared: &Capabilities,
     grants: &Capabilities,
     mode: Mode,
 ) -> Result<EffectiveCapabilities> {
-    let declared = manifest.capabilities();
     let capabilities =
         EffectiveCapabilities::decide(declared, grants, mode).map_err(|refused| {
             Error::NotGranted {

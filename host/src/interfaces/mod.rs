@@ -19,12 +19,14 @@ mod process;
 mod stdio;
 mod storage;
 mod wasi;
+mod wasi_http;
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use wasmtime::component::{Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtxView, WasiHttpView};
 
 pub(crate) use self::core::{CoreCtx, LogBudget, MAX_LOG_LINES_PER_CALL};
 pub(crate) use self::http::HttpClient;
@@ -32,6 +34,7 @@ pub use self::http::HttpSettings;
 pub(crate) use self::messaging::{MessagingCtx, Sent};
 pub(crate) use self::storage::ComponentStorage;
 use self::storage::StorageCtx;
+use self::wasi_http::WasiHttpState;
 use crate::bindings::wit;
 use crate::clock::Clock;
 use crate::limits::Limiter;
@@ -48,6 +51,8 @@ pub(crate) struct StoreData {
     pub(crate) core: CoreCtx,
     pub(crate) messaging: MessagingCtx,
     pub(crate) wasi: WasiCtx,
+    /// `wasi:http`: the incoming request of a proxy component, and gated outgoing requests.
+    pub(crate) wasi_http: WasiHttpState,
     /// The host's HTTP client (resolver and TLS), shared by every instance.
     pub(crate) http: Arc<HttpClient>,
     /// Shared by `storage` and `wasi:keyvalue`.
@@ -79,6 +84,7 @@ impl StoreData {
         let HostServices { http, clock } = services.clone();
         Self {
             wasi: wasi::context(&gate, &log, &clock, http.loopback_only()),
+            wasi_http: WasiHttpState::new(gate.clone()),
             storage: StorageCtx::new(storage),
             core: CoreCtx::new(gate.identity().clone(), config, log, clock),
             http,
@@ -100,6 +106,7 @@ impl StoreData {
 /// Links every host interface into `linker`.
 pub(crate) fn link(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
     wasi::add_to_linker(linker)?;
+    wasi_http::add_to_linker(linker)?;
     core::add_to_linker(linker, |data| &mut data.core)?;
     fs::add_to_linker(linker, |data| fs::Files {
         gate: &data.gate,
@@ -142,6 +149,16 @@ impl WasiView for StoreData {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for StoreData {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.wasi_http.ctx,
+            table: &mut self.table,
+            hooks: &mut self.wasi_http.hooks,
         }
     }
 }

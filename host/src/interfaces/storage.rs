@@ -122,7 +122,8 @@ impl Stored<'_> {
         let namespace = storage.namespace(name)?;
         self.gate.check(CapabilityKind::Storage, name)?;
         self.count_namespace(name)?;
-        Ok(namespace.capped(self.limits.storage))
+        let meter = self.gate.metrics().clone();
+        Ok(namespace.capped(self.limits.storage).metered(meter))
     }
 
     /// Counts `name` among the namespaces the component has opened, refusing one past

@@ -1,5 +1,6 @@
 //! Audit: every capability decision, allowed or denied, as an event on the `airssys::audit`
-//! tracing target and, when configured, a line in an append-only JSON-lines file.
+//! tracing target, when configured a line in an append-only JSON-lines file, and, while
+//! someone watches ([`Host::audit_events`](crate::Host::audit_events)), a broadcast.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -9,6 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use airssys_contract::CapabilityKind;
 use serde::Serialize;
+use tokio::sync::broadcast;
 
 use super::escape_controls;
 use crate::{Error, Identity, Result};
@@ -50,10 +52,24 @@ pub struct AuditEvent {
     pub outcome: Outcome,
 }
 
-/// Where audit events go: always `tracing`, and a JSON-lines file when the host has one.
-#[derive(Debug, Default)]
+/// Where audit events go: always `tracing`, a JSON-lines file when the host has one, and
+/// the watchers subscribed at the moment.
+#[derive(Debug)]
 pub(crate) struct AuditLog {
     file: Option<Mutex<File>>,
+    watchers: broadcast::Sender<AuditEvent>,
+}
+
+/// Decisions kept for a slow watcher before it starts missing the oldest.
+const WATCH_BUFFER: usize = 256;
+
+impl Default for AuditLog {
+    fn default() -> Self {
+        Self {
+            file: None,
+            watchers: broadcast::channel(WATCH_BUFFER).0,
+        }
+    }
 }
 
 impl AuditLog {
@@ -69,7 +85,13 @@ impl AuditLog {
             })?;
         Ok(Self {
             file: Some(Mutex::new(file)),
+            ..Self::default()
         })
+    }
+
+    /// Every decision from now on.
+    pub(crate) fn watch(&self) -> broadcast::Receiver<AuditEvent> {
+        self.watchers.subscribe()
     }
 
     /// Records one decision; called only by the [`Gate`](super::Gate).
@@ -87,7 +109,8 @@ impl AuditLog {
         };
         // Escaping scans every character; skip it when nobody would read the line (the hot
         // path of an allowed call on a host that logs no audit events).
-        if self.file.is_none() && !traced {
+        let watched = self.watchers.receiver_count() > 0;
+        if self.file.is_none() && !traced && !watched {
             return;
         }
         let resource = escape_controls(resource);
@@ -102,7 +125,9 @@ impl AuditLog {
                 target: "airssys::audit", address, component, version, hash, %capability, %resource, asked, outcome = "denied"
             ),
         }
-        let Some(file) = &self.file else { return };
+        if self.file.is_none() && !watched {
+            return;
+        }
         let event = AuditEvent {
             time_ms: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -116,6 +141,11 @@ impl AuditLog {
             asked,
             outcome,
         };
+        if watched {
+            // No watcher left is fine: it stopped watching.
+            let _ = self.watchers.send(event.clone());
+        }
+        let Some(file) = &self.file else { return };
         let mut line = serde_json::to_vec(&event).expect("an audit event always serializes");
         line.push(b'\n');
         // One write per line, under the lock, so concurrent instances never interleave.

@@ -7,6 +7,7 @@ use airssys_contract::{CapabilityKind, Denial};
 
 use super::{AuditLog, EffectiveCapabilities, Outcome};
 use crate::Identity;
+use crate::metrics::ComponentMetrics;
 
 /// Decides whether an instance may use a resource. Every guarded interface (files,
 /// processes, HTTP, and the WASI socket check) asks it, and nothing else audits a decision or
@@ -18,6 +19,9 @@ pub(crate) struct Gate {
     capabilities: Arc<EffectiveCapabilities>,
     audit: Arc<AuditLog>,
     denials: AtomicU64,
+    /// The component version's metrics: denials by capability, and what its other records
+    /// (storage handles, the actor) count.
+    metrics: Arc<ComponentMetrics>,
 }
 
 /// A refusal the gate recorded: audited as denied and counted. Interfaces turn it into the
@@ -33,12 +37,14 @@ impl Gate {
         identity: Arc<Identity>,
         capabilities: Arc<EffectiveCapabilities>,
         audit: Arc<AuditLog>,
+        metrics: Arc<ComponentMetrics>,
     ) -> Self {
         Self {
             identity,
             capabilities,
             audit,
             denials: AtomicU64::new(0),
+            metrics,
         }
     }
 
@@ -107,6 +113,11 @@ impl Gate {
         &self.identity
     }
 
+    /// Where the component version's metrics are recorded.
+    pub(crate) fn metrics(&self) -> &Arc<ComponentMetrics> {
+        &self.metrics
+    }
+
     /// Denials so far.
     pub(crate) fn denials(&self) -> u64 {
         self.denials.load(Ordering::Relaxed)
@@ -132,6 +143,7 @@ impl Gate {
     fn record(&self, kind: CapabilityKind, resource: &str, asked: Option<&str>, outcome: Outcome) {
         if outcome == Outcome::Denied {
             self.denials.fetch_add(1, Ordering::Relaxed);
+            self.metrics.denial(kind);
         }
         self.audit
             .record(&self.identity, kind, resource, asked, outcome);

@@ -11,6 +11,7 @@
 
 mod broker;
 mod entry;
+mod gauges;
 mod release;
 mod route;
 mod topics;
@@ -20,6 +21,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use entry::ComponentInfo;
 pub(crate) use entry::{Entry, Group, Order, Routing, Slot};
+pub(crate) use gauges::Gauges;
 pub(crate) use release::{Kit, Release, ReleaseParts};
 pub use release::{VersionInfo, VersionState};
 pub(crate) use route::{Route, WHOLE};

@@ -10,6 +10,7 @@ use tokio::sync::broadcast;
 
 use super::{Entry, Slot};
 use crate::broker::{Sink, SubscriptionGuard};
+use crate::metrics::Metrics;
 use crate::policy::{AuditLog, EffectiveCapabilities, Gate};
 use crate::runtime::{Actor, Blueprint, Inbox, Instance, Mailbox, Shared, Stats};
 use crate::totals::InstancePermit;
@@ -109,6 +110,8 @@ pub(crate) struct Release {
 #[derive(Clone)]
 pub(crate) struct Kit {
     pub(crate) audit: Arc<AuditLog>,
+    /// Where each instance's gate and actor record.
+    pub(crate) metrics: Arc<Metrics>,
     pub(crate) events: broadcast::Sender<Event>,
     pub(crate) mailbox_capacity: usize,
 }
@@ -212,6 +215,7 @@ impl Release {
             self.identity.clone(),
             self.capabilities.clone(),
             self.host.audit.clone(),
+            self.host.metrics.component(&self.identity),
         );
         let shared = Arc::new(Shared::new(Arc::new(gate), self.host.events.clone()));
         let (mailbox, inbox) = Mailbox::new(self.host.mailbox_capacity);

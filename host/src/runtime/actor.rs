@@ -14,9 +14,11 @@ use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 
 use super::mailbox::Home;
+use super::observe::observe;
 use super::{Blueprint, Instance, Shared};
 use crate::broker::SubscriptionGuard;
 use crate::mail::{Call, Message};
+use crate::metrics::CallKind;
 use crate::totals::InstancePermit;
 use crate::{Error, EventKind, Pending, Result, State, Supervision, Trap};
 
@@ -135,7 +137,8 @@ impl Actor {
                         continue;
                     }
                     shared.requests.fetch_add(1, Ordering::Relaxed);
-                    let result = self.instance.request(message, correlation).await;
+                    let call = self.instance.request(message, correlation);
+                    let result = observe(shared, CallKind::Request, call).await;
                     count_error(shared, &result);
                     let trap = trap_of(&result);
                     let _ = reply.send(result);
@@ -143,7 +146,8 @@ impl Actor {
                 }
                 Call::Message(message) => {
                     shared.messages.fetch_add(1, Ordering::Relaxed);
-                    let result = self.instance.message(message).await;
+                    let call = self.instance.message(message);
+                    let result = observe(shared, CallKind::Message, call).await;
                     count_error(shared, &result);
                     let trap = trap_of(&result);
                     if let (Err(err), None) = (&result, &trap) {
@@ -169,6 +173,16 @@ impl Actor {
                     let trap = trap_of(&result);
                     let _ = reply.send(result);
                     trap
+                }
+                Call::Http { request, reply } => {
+                    if reply.is_closed() {
+                        // The client went away while the request waited.
+                        continue;
+                    }
+                    shared.requests.fetch_add(1, Ordering::Relaxed);
+                    let call = self.instance.http(request, reply);
+                    let result = observe(shared, CallKind::Http, call).await;
+                    trap_of(&result)
                 }
                 Call::Shutdown(reply) => {
                     break Box::pin(self.stop("it was shut down", Some(reply))).await;
@@ -284,6 +298,7 @@ impl Supervisor {
                 Call::Request { reply, .. } => drop(reply.send(Err(stopped()))),
                 Call::Health(reply) => drop(reply.send(Err(stopped()))),
                 Call::Snapshot(reply) => drop(reply.send(Err(stopped()))),
+                Call::Http { reply, .. } => drop(reply.send(Err(stopped()))),
                 Call::Restore(_, reply) => drop(reply.send(Err(stopped()))),
                 Call::Shutdown(reply) => drop(reply.send(Ok(()))),
                 Call::Message(_) => warn_undelivered(&self.shared, &reason, 1),
@@ -303,6 +318,7 @@ impl Supervisor {
     ) -> Result<Instance, Stop> {
         loop {
             self.shared.traps.fetch_add(1, Ordering::Relaxed);
+            self.shared.gate.metrics().trap(&trap);
             let who = self.shared.identity();
             tracing::warn!(target: "airssys::host", address = %who.address, component = %who.label(), "instance {trap}");
             let policy = match &self.supervision {
@@ -351,6 +367,7 @@ impl Supervisor {
             match Instance::start(&self.blueprint, &self.shared).await {
                 Ok(instance) => {
                     let restarts = self.shared.restarts.fetch_add(1, Ordering::Relaxed) + 1;
+                    self.shared.gate.metrics().restart();
                     self.shared
                         .enter(State::Running, EventKind::Restarted { restarts });
                     return Ok(instance);
@@ -389,6 +406,7 @@ impl Supervisor {
                     Some(Call::Request { reply, .. }) => drop(reply.send(Err(restarting()))),
                     Some(Call::Health(reply)) => drop(reply.send(Err(restarting()))),
                     Some(Call::Snapshot(reply)) => drop(reply.send(Err(restarting()))),
+                    Some(Call::Http { reply, .. }) => drop(reply.send(Err(restarting()))),
                     Some(Call::Restore(_, reply)) => drop(reply.send(Err(restarting()))),
                     Some(Call::Message(message)) => self.replay.push_back(message),
                     Some(Call::Shutdown(reply)) => return Some(reply),

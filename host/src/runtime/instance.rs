@@ -3,7 +3,9 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use wasmtime::Store;
+use wasmtime::{Engine, Store};
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::exports::wasi::http::incoming_handler;
 
 use super::Shared;
 use super::sandbox;
@@ -18,7 +20,7 @@ use crate::{Error, HostLimit, Limits, Result};
 /// makes its instance exactly as the first start did.
 pub(crate) struct Blueprint {
     /// The compiled, linked and pre-instantiated component.
-    pub(crate) pre: bindings::ComponentPre<StoreData>,
+    pub(crate) pre: Pre,
     /// What `init` receives and `config-get` reads.
     pub(crate) config: Arc<Vec<(String, String)>>,
     pub(crate) limits: Limits,
@@ -37,10 +39,32 @@ pub(crate) struct Blueprint {
     pub(crate) epoch_tick: Duration,
 }
 
-/// A live instance: the store that holds its state, and its lifecycle exports.
+/// A component pre-instantiated for its world.
+#[derive(Clone)]
+pub(crate) enum Pre {
+    Airssys(bindings::ComponentPre<StoreData>),
+    HttpProxy(ProxyPre<StoreData>),
+}
+
+impl Pre {
+    fn engine(&self) -> &Engine {
+        match self {
+            Self::Airssys(pre) => pre.engine(),
+            Self::HttpProxy(pre) => pre.engine(),
+        }
+    }
+}
+
+/// What the host calls in an instance: the lifecycle, or the HTTP handler.
+pub(crate) enum Exports {
+    Airssys(lifecycle::Guest),
+    HttpProxy(incoming_handler::Guest),
+}
+
+/// A live instance: the store that holds its state, and its exports.
 pub(crate) struct Instance {
     pub(crate) store: Store<StoreData>,
-    pub(crate) exports: lifecycle::Guest,
+    pub(crate) exports: Exports,
     /// [`Blueprint::epoch_tick`].
     pub(crate) tick: Duration,
 }
@@ -73,9 +97,25 @@ impl Instance {
         let mut store = Store::new(blueprint.pre.engine(), data);
         sandbox::configure(&mut store);
         let deadline = sandbox::arm(&mut store)?;
-        let instantiate = blueprint.pre.instantiate_async(&mut store);
-        let bindings = match sandbox::bounded(deadline, blueprint.epoch_tick, instantiate).await {
-            Some(Ok(bindings)) => bindings,
+        let tick = blueprint.epoch_tick;
+        let instantiated = match &blueprint.pre {
+            Pre::Airssys(pre) => {
+                let instantiate = pre.instantiate_async(&mut store);
+                sandbox::bounded(deadline, tick, instantiate)
+                    .await
+                    .map(|made| made.map(|b| Exports::Airssys(b.airssys_core_lifecycle().clone())))
+            }
+            Pre::HttpProxy(pre) => {
+                let instantiate = pre.instantiate_async(&mut store);
+                sandbox::bounded(deadline, tick, instantiate)
+                    .await
+                    .map(|made| {
+                        made.map(|b| Exports::HttpProxy(b.wasi_http_incoming_handler().clone()))
+                    })
+            }
+        };
+        let exports = match instantiated {
+            Some(Ok(exports)) => exports,
             Some(Err(err)) => return Err(not_instantiated(&mut store, shared, &err)),
             None => {
                 return Err(Error::Trap {
@@ -86,8 +126,8 @@ impl Instance {
         };
         let mut instance = Self {
             store,
-            exports: bindings.airssys_core_lifecycle().clone(),
-            tick: blueprint.epoch_tick,
+            exports,
+            tick,
         };
         instance.init(&blueprint.config).await?;
         let who = shared.identity();

@@ -1,138 +1,237 @@
-//! The HTTP server `airssys up` runs beside its components.
+//! The one HTTP server `airssys up` runs, which embedders can run too: the ingress to
+//! components and topics (`ingress.rs`), `wasi:http` components on their routes
+//! (`proxy.rs`), `/metrics`, `/health`, and the dashboard. One file per group of routes; [`State::route`] is the only place that knows
+//! them all.
 //!
-//! Today it serves the admin API (`/v1/...`, JSON, bearer token): status, versions, deploy,
-//! promote, abort, rollback, retire. It is built to take more: `mod.rs` holds only the
-//! listener, the connection loop and the routing table, `auth.rs` the token, `respond.rs`
-//! the response shapes, and each route group is a file of its own (`status.rs`,
-//! `deploy.rs`). Ingress, `/metrics` and a dashboard are further route groups and lines in
-//! [`route`].
+//! hyper serves each connection (HTTP/1.1, keep-alive) in a task of its own, so a slow
+//! component holds only the requests waiting on it. The limits are hyper's and ours: request
+//! heads up to [`ServerSettings::max_header`] (hyper answers `431` past it) read within
+//! [`HEADER_TIMEOUT`], bodies up to [`ServerSettings::max_body`] (`413`), and at most
+//! [`ServerSettings::max_connections`] connections at once (a semaphore: the next client waits
+//! in the listen backlog until one closes).
 
+mod admin;
 mod auth;
+mod body;
+mod dashboard;
 mod deploy;
+mod error;
+mod health;
+mod ingress;
+mod metrics;
+mod proxy;
 mod respond;
+mod settings;
 mod status;
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::{Method, Request};
-use hyper_util::rt::TokioIo;
+use hyper::{Method, Request, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
+use tokio::sync::{Semaphore, watch};
 
 pub use auth::Token;
-use respond::{Reply, error};
+use body::Body;
+use dashboard::Board;
+use error::ApiError;
+pub use settings::{
+    DEFAULT_MAX_BODY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER, DEFAULT_REQUEST_TIMEOUT,
+    ServerSettings,
+};
 
 use crate::{Error, Host, Result};
 
-/// The running server: where it listens, until [`shutdown`](Self::shutdown) or drop.
-#[derive(Debug)]
+/// How long a client may take to send a request head.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a stop waits for requests under way before it closes their connections.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// A bound server, ready to [`serve`](Self::serve).
+///
+/// ```no_run
+/// # async fn run() -> airssys_host::Result<()> {
+/// use airssys_host::{Host, Server, ServerSettings};
+/// let host = Host::new()?;
+/// host.load("greeter.wasm").await?;
+/// let server = Server::bind(&host, ServerSettings::new()).await?;
+/// println!("serving http://{}", server.local_addr());
+/// server.serve(async { tokio::signal::ctrl_c().await.ok(); }).await?;
+/// # Ok(()) }
+/// ```
 pub struct Server {
-    local_addr: SocketAddr,
-    task: JoinHandle<()>,
+    listener: TcpListener,
+    state: Arc<State>,
+    closing: watch::Sender<bool>,
 }
 
-/// What every request handler reads.
-struct Shared {
-    host: Host,
-    token: Token,
+/// What every route reads: the host, the settings, and whether the server is stopping.
+pub(crate) struct State {
+    pub(crate) host: Host,
+    pub(crate) settings: ServerSettings,
+    /// Turns true when the server stops: endless responses (event streams) end then.
+    pub(crate) closing: watch::Receiver<bool>,
+    /// The dashboard's snapshots.
+    pub(crate) board: Board,
 }
 
 impl Server {
-    /// Listens on `listen` (a loopback address: the admin API deploys code) and serves the
-    /// admin API for `host` to requests bearing `token`.
-    ///
-    /// ```no_run
-    /// # async fn run(host: airssys_host::Host) -> airssys_host::Result<()> {
-    /// use airssys_host::server::{Server, Token};
-    /// let token = Token::load_or_create(".airssys/admin.token")?;
-    /// let server = Server::bind("127.0.0.1:7070".parse().unwrap(), token, host).await?;
-    /// println!("admin API on http://{}", server.local_addr());
-    /// # Ok(()) }
-    /// ```
-    pub async fn bind(listen: SocketAddr, token: Token, host: Host) -> Result<Self> {
-        if !listen.ip().is_loopback() {
-            return Err(Error::Config(format!(
-                "the admin API listens on loopback addresses only, not {listen}; reach it from elsewhere through an SSH tunnel"
-            )));
-        }
-        let cannot = |err: std::io::Error| {
-            Error::Config(format!(
-                "cannot listen on {listen} for the admin API ({err}); choose another `[admin] listen` port, or 0 for a free one"
-            ))
-        };
-        let listener = TcpListener::bind(listen).await.map_err(cannot)?;
-        let local_addr = listener.local_addr().map_err(cannot)?;
-        let shared = Arc::new(Shared { host, token });
-        let task = tokio::spawn(accept(listener, shared));
-        Ok(Self { local_addr, task })
+    /// Checks `settings` and listens on their address. Fails with [`Error::Config`] for a
+    /// setting the server cannot run with, and [`Error::Listen`] when the address is taken
+    /// or not this machine's.
+    pub async fn bind(host: &Host, settings: ServerSettings) -> Result<Self> {
+        settings.validate()?;
+        let address = settings.address;
+        let listener = TcpListener::bind(address)
+            .await
+            .map_err(|source| Error::Listen { address, source })?;
+        let (closing, watching) = watch::channel(false);
+        Ok(Self {
+            listener,
+            state: Arc::new(State {
+                host: host.clone(),
+                settings,
+                closing: watching,
+                board: Board::new(),
+            }),
+            closing,
+        })
     }
 
-    /// The address it listens on (with the port chosen, when port 0 was asked for).
+    /// The address it listens on (with the port chosen, when the settings asked for 0).
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        // A bound socket always has an address; fall back to the configured one.
+        self.listener
+            .local_addr()
+            .unwrap_or(self.state.settings.address)
     }
 
-    /// Stops accepting connections; requests under way finish.
-    pub fn shutdown(self) {
-        self.task.abort();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn accept(listener: TcpListener, shared: Arc<Shared>) {
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let shared = shared.clone();
-        tokio::spawn(async move {
+    /// Serves until `shutdown` completes, then stops accepting, ends event streams, and waits
+    /// up to ten seconds for the requests under way.
+    pub async fn serve(self, shutdown: impl Future<Output = ()>) -> Result<()> {
+        let Self {
+            listener,
+            state,
+            closing,
+        } = self;
+        let board = tokio::spawn(Board::run(state.clone()));
+        let connections = Arc::new(Semaphore::new(state.settings.max_connections));
+        let graceful = GracefulShutdown::new();
+        tokio::pin!(shutdown);
+        loop {
+            let permit = tokio::select! {
+                permit = connections.clone().acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => break,
+                },
+                () = &mut shutdown => break,
+            };
+            let (stream, peer) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(err) => {
+                        // Out of file descriptors, say: back off instead of spinning.
+                        tracing::warn!(target: "airssys::server", "cannot accept a connection: {err}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            // Replies are small and written whole: send them at once.
+            let _ = stream.set_nodelay(true);
+            let served = state.clone();
             let service = service_fn(move |request| {
-                let shared = shared.clone();
-                async move { Ok::<_, Infallible>(route(&shared, request).await) }
+                let served = served.clone();
+                async move { Ok::<_, Infallible>(served.handle(peer, request).await) }
             });
-            // A connection that fails (the peer went away) concerns only itself.
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
+            let connection = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .max_buf_size(state.settings.max_header)
+                .serve_connection(TokioIo::new(stream), service);
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                if let Err(err) = connection.await {
+                    tracing::debug!(target: "airssys::server", "connection ended: {err}");
+                }
+                drop(permit);
+            });
+        }
+        drop(listener);
+        let _ = closing.send(true);
+        let _ = board.await;
+        if tokio::time::timeout(DRAIN, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!(target: "airssys::server", "requests still under way after {DRAIN:?}; closing their connections");
+        }
+        Ok(())
     }
 }
 
-/// The routing table: every request is authenticated, then handed to its route group.
-async fn route(shared: &Shared, request: Request<Incoming>) -> Reply {
-    if let Some(refused) = shared.token.refusal(&request) {
-        return refused;
+impl State {
+    /// Answers one request and counts it by route and status.
+    async fn handle(
+        self: &Arc<Self>,
+        peer: SocketAddr,
+        request: Request<Incoming>,
+    ) -> Response<Body> {
+        let started = Instant::now();
+        let (route, response) = self.route(peer, request).await;
+        let response = response.unwrap_or_else(|err| err.response());
+        self.host
+            .observed()
+            .ingress(route, response.status().as_u16(), started.elapsed());
+        response
     }
-    let path = request.uri().path().to_owned();
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let host = &shared.host;
-    match (request.method().clone(), segments.as_slice()) {
-        (Method::GET, ["v1", "components"]) => status::components(host),
-        (Method::GET, ["v1", "components", address]) => status::component(host, address),
-        (Method::POST, ["v1", "components", address, "deploy"]) => {
-            deploy::deploy(host, address, request).await
+
+    /// Which route a request is for, and its answer.
+    async fn route(
+        self: &Arc<Self>,
+        peer: SocketAddr,
+        request: Request<Incoming>,
+    ) -> (&'static str, Result<Response<Body>, ApiError>) {
+        let path = request.uri().path().to_owned();
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let method = request.method().clone();
+        if let Some(address) = self.settings.route_for(&path) {
+            return ("wasi_http", proxy::serve(self, address, request).await);
         }
-        (Method::POST, ["v1", "components", address, "rollback"]) => {
-            deploy::rollback(host, address).await
+        match (&method, segments.as_slice()) {
+            (_, ["v1", ..]) => ("admin", Ok(admin::route(self, peer, request).await)),
+            (&Method::POST, ["components", address]) => {
+                ("component", ingress::request(self, address, request).await)
+            }
+            (&Method::POST, ["topics", topic]) => {
+                ("topic", ingress::publish(self, topic, request).await)
+            }
+            (&Method::GET, ["metrics"]) => ("metrics", Ok(metrics::get(self))),
+            (&Method::GET, ["health"]) => ("health", Ok(health::get(self))),
+            (&Method::GET, [""]) => ("dashboard", Ok(dashboard::page())),
+            (&Method::GET, ["api", "state"]) => ("dashboard", Ok(dashboard::state(self))),
+            (&Method::GET, ["api", "events"]) => ("dashboard", Ok(dashboard::events(self))),
+            (_, ["components" | "topics", _]) => {
+                ("component", Err(ApiError::method_not_allowed("POST")))
+            }
+            (_, ["metrics" | "health" | ""] | ["api", "state" | "events"]) => {
+                ("unknown", Err(ApiError::method_not_allowed("GET")))
+            }
+            _ => (
+                "unknown",
+                Err(ApiError::not_found(format!(
+                    "nothing is served at {method} {path}; try POST /components/ADDRESS, POST /topics/TOPIC, GET /metrics, GET /health or GET /"
+                ))),
+            ),
         }
-        (Method::POST, ["v1", "components", address, "promote"]) => deploy::promote(host, address),
-        (Method::POST, ["v1", "components", address, "abort"]) => deploy::abort(host, address),
-        (Method::POST, ["v1", "components", address, "versions", id, "retire"]) => {
-            deploy::retire(host, address, id)
-        }
-        _ => error(
-            hyper::StatusCode::NOT_FOUND,
-            &format!("no route for {} {path}", request.method()),
-        ),
     }
 }

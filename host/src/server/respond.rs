@@ -1,64 +1,56 @@
-//! The shapes of the server's responses: a JSON value, a JSON error, or a stream of JSON
-//! lines (for deploys, which report progress as they go).
-
-use std::convert::Infallible;
+//! The admin API's response shapes, on the server's one body type and error envelope: a
+//! JSON value, an error (`{"error": {"kind", "message"}}`), or a stream of JSON lines (for
+//! deploys, which report progress as they go).
 
 use bytes::Bytes;
+use http_body_util::BodyExt;
 use http_body_util::channel::{Channel, Sender};
-use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full};
-use hyper::{Response, StatusCode, header};
-use serde_json::{Value, json};
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::{Response, StatusCode};
+use serde_json::Value;
 
+use super::body::{self, Body, BoxError};
+use super::error::ApiError;
 use crate::Error;
 
-/// Every response the server sends.
-pub(super) type Reply = Response<BoxBody<Bytes, Infallible>>;
+/// Every response the admin routes send.
+pub(super) type Reply = Response<Body>;
 
 /// `value` as JSON with `status`.
 pub(super) fn json(status: StatusCode, value: &Value) -> Reply {
-    let mut body = value.to_string();
-    body.push('\n');
-    Response::builder()
-        .status(status)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Full::new(Bytes::from(body)).boxed())
-        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()).boxed()))
+    body::json(status, value)
 }
 
-/// `{"error": message}` with `status`.
+/// A refusal of the admin API itself (a bad option, no token), with `status`.
 pub(super) fn error(status: StatusCode, message: &str) -> Reply {
-    json(status, &json!({ "error": message }))
+    let kind = match status {
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "denied",
+        StatusCode::NOT_FOUND => "no_route",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        _ => "invalid_input",
+    };
+    ApiError::new(status, kind, message).response()
 }
 
 /// A host error, with the status that says whose problem it is.
 pub(super) fn failure(err: &Error) -> Reply {
-    let status = match err {
-        Error::UnknownAddress { .. } | Error::UnknownVersion { .. } => StatusCode::NOT_FOUND,
-        Error::DeployInProgress { .. }
-        | Error::NoDeploy { .. }
-        | Error::NothingToRollBack { .. }
-        | Error::VersionInUse { .. }
-        | Error::Stopped { .. } => StatusCode::CONFLICT,
-        Error::Config(_) => StatusCode::BAD_REQUEST,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
-    };
-    error(status, &err.to_string())
+    ApiError::from_ref(err).response()
 }
 
 /// A response of JSON lines, and the sender that writes them.
 pub(super) fn lines() -> (Lines, Reply) {
-    let (sender, body) = Channel::<Bytes, Infallible>::new(16);
-    let reply = Response::builder()
-        .status(StatusCode::OK)
-        .header(header::CONTENT_TYPE, "application/x-ndjson")
-        .body(body.boxed())
-        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()).boxed()));
+    let (sender, body) = Channel::<Bytes, BoxError>::new(16);
+    let mut reply = Response::new(body.boxed_unsync());
+    reply.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/x-ndjson"),
+    );
     (Lines(sender), reply)
 }
 
 /// Writes one JSON value per line.
-pub(super) struct Lines(Sender<Bytes, Infallible>);
+pub(super) struct Lines(Sender<Bytes, BoxError>);
 
 impl Lines {
     /// Sends `value`; false once the client went away.

@@ -74,6 +74,7 @@ impl Storage {
     pub fn namespace(&self, name: &str) -> Result<Namespace> {
         validate_namespace(name)?;
         Ok(Namespace {
+            meter: None,
             name: Arc::from(name),
             quota: self.quotas.get(name),
             backend: Arc::clone(&self.backend),
@@ -98,6 +99,13 @@ pub struct Namespace {
     name: Arc<str>,
     quota: Quota,
     backend: Arc<dyn Backend>,
+    /// Where a component's handle counts its operations and bytes.
+    meter: Option<Arc<dyn Meter>>,
+}
+
+/// Counts what a handle does: each operation, the bytes it read and wrote.
+pub(crate) trait Meter: Send + Sync + std::fmt::Debug {
+    fn record(&self, op: &'static str, read: usize, written: usize);
 }
 
 impl Namespace {
@@ -118,8 +126,20 @@ impl Namespace {
         self
     }
 
+    /// This namespace, with each operation counted by `meter`.
+    pub(crate) fn metered(mut self, meter: Arc<dyn Meter>) -> Self {
+        self.meter = Some(meter);
+        self
+    }
+
     fn key(&self, key: &[u8]) -> Result<()> {
         self.quota.check_key(&self.name, key)
+    }
+
+    fn count(&self, op: &'static str, read: usize, written: usize) {
+        if let Some(meter) = &self.meter {
+            meter.record(op, read, written);
+        }
     }
 
     /// The value of `key`, if it has one.
@@ -132,7 +152,9 @@ impl Namespace {
     pub async fn entry(&self, key: impl AsRef<[u8]>) -> Result<Option<Entry>> {
         let key = key.as_ref();
         self.key(key)?;
-        self.backend.get(&self.name, key).await
+        let entry = self.backend.get(&self.name, key).await?;
+        self.count("get", entry.as_ref().map_or(0, |e| e.value.len()), 0);
+        Ok(entry)
     }
 
     /// Whether `key` has a value.
@@ -145,14 +167,19 @@ impl Namespace {
         let key = key.into();
         self.key(&key)?;
         let value = value.into();
-        self.backend.set(&self.name, self.quota, key, value).await
+        let written = key.len() + value.len();
+        let revision = self.backend.set(&self.name, self.quota, key, value).await?;
+        self.count("set", 0, written);
+        Ok(revision)
     }
 
     /// Removes `key`; removing an absent key is not an error.
     pub async fn delete(&self, key: impl Into<Vec<u8>>) -> Result<()> {
         let key = key.into();
         self.key(&key)?;
-        self.backend.delete(&self.name, self.quota, key).await
+        self.backend.delete(&self.name, self.quota, key).await?;
+        self.count("delete", 0, 0);
+        Ok(())
     }
 
     /// Up to `limit` keys starting with `prefix` (at least one, at most [`MAX_PAGE_SIZE`](super::MAX_PAGE_SIZE)), in
@@ -168,6 +195,7 @@ impl Namespace {
             .backend
             .keys(&self.name, prefix.as_ref(), after, KeyPage::fetch(limit))
             .await?;
+        self.count("list", keys.iter().take(limit).map(Vec::len).sum(), 0);
         Ok(KeyPage::from_fetched(keys, limit))
     }
 
@@ -182,9 +210,17 @@ impl Namespace {
     ) -> Result<Option<Revision>> {
         let key = key.into();
         self.key(&key)?;
-        self.backend
+        let written = key.len() + value.as_ref().map_or(0, Bytes::len);
+        let swapped = self
+            .backend
             .compare_and_swap(&self.name, self.quota, key, expect, value)
-            .await
+            .await;
+        self.count(
+            "compare_and_swap",
+            0,
+            if swapped.is_ok() { written } else { 0 },
+        );
+        swapped
     }
 
     /// Adds `delta` to the decimal `i64` under `key` (a missing key counts as 0), atomically,
@@ -193,9 +229,14 @@ impl Namespace {
     pub async fn increment(&self, key: impl Into<Vec<u8>>, delta: i64) -> Result<i64> {
         let key = key.into();
         self.key(&key)?;
-        self.backend
+        let key_size = key.len();
+        let sum = self
+            .backend
             .increment(&self.name, self.quota, key, delta)
-            .await
+            .await?;
+        // The sum is stored as decimal text.
+        self.count("increment", 0, key_size + sum.to_string().len());
+        Ok(sum)
     }
 
     /// Applies every write in order as one unit: all of them, or (when one is refused, for
@@ -205,7 +246,16 @@ impl Namespace {
         for op in &ops {
             self.key(op.key())?;
         }
-        self.backend.batch(&self.name, self.quota, ops).await
+        let written = ops
+            .iter()
+            .map(|op| match op {
+                BatchOp::Set { key, value } => key.len() + value.len(),
+                BatchOp::Delete { key } => key.len(),
+            })
+            .sum();
+        self.backend.batch(&self.name, self.quota, ops).await?;
+        self.count("batch", 0, written);
+        Ok(())
     }
 
     /// How many keys and bytes the namespace holds.

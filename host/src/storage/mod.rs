@@ -66,4 +66,5 @@ pub use airssys_contract::storage::{
 };
 pub use backend::Backend;
 pub use cache::DEFAULT_CACHE_SIZE;
+pub(crate) use handle::Meter;
 pub use handle::{Namespace, Storage};

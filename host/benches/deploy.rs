@@ -4,8 +4,6 @@
 //! with a warm on-disk cache against a cold one. The baseline, in the same run, is raw
 //! wasmtime compiling the same 10 components against deserializing them.
 
-// Shared with the other benchmarks; this one needs only the guest builder.
-#[allow(dead_code)]
 mod common;
 
 use std::path::Path;

@@ -91,6 +91,9 @@ impl Mailbox {
     }
 
     /// Queues `call` if there is room now, and sets the actor going if it is parked.
+    // The refused call comes back to the sender by value, as tokio's `try_send` gives it;
+    // boxing it would allocate on the full-mailbox path that floods hit hardest.
+    #[allow(clippy::result_large_err)]
     pub(crate) fn try_send(&self, call: Call) -> Result<(), TrySendError<Call>> {
         self.sender.try_send(call)?;
         self.wake();

@@ -126,7 +126,8 @@ impl ServerSettings {
         let prefix = prefix.into().trim_end_matches('/').to_owned();
         self.routes.push((prefix, address.into()));
         // Longest first, so `/api/v2` wins over `/api`.
-        self.routes.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        self.routes
+            .sort_by_key(|route| std::cmp::Reverse(route.0.len()));
         self
     }
 

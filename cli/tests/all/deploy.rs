@@ -36,6 +36,18 @@ impl Up {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+        // The server answers before the first component has started (so the dashboard sees
+        // every lifecycle event): the application is up once a component is listed.
+        while status(dir)["components"]
+            .as_array()
+            .is_none_or(|components| components.is_empty())
+        {
+            assert!(
+                Instant::now() < deadline,
+                "airssys up never listed a component"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
         Self(child)
     }
 }
@@ -55,9 +67,10 @@ fn status(dir: &Path) -> Value {
 
 /// Each version of `tally`: (number, semver, state).
 fn versions(dir: &Path) -> Vec<(u64, String, String)> {
-    status(dir)["components"][0]["versions"]
+    let status = status(dir);
+    status["components"][0]["versions"]
         .as_array()
-        .unwrap()
+        .unwrap_or_else(|| panic!("no versions of the first component in {status:#}"))
         .iter()
         .map(|v| {
             (

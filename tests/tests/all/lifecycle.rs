@@ -361,8 +361,10 @@ async fn guest_output_and_logs_reach_the_host_log_tagged() {
     .unwrap();
     let text = logs.text();
     let line = |needle: &str| {
+        // Each word of the needle, in a line that may carry a call's span between the
+        // level and the target (`WARN call{address=…}: airssys::guest: …`).
         text.lines()
-            .find(|l| l.contains(needle))
+            .find(|l| needle.split(' ').all(|word| l.contains(word)))
             .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{text}"))
             .to_owned()
     };

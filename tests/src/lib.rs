@@ -2,6 +2,7 @@
 //! repository (once per test process), and the hand-written WAT fixtures in `tests/wat/`.
 
 pub mod http;
+pub mod nats;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};

@@ -48,6 +48,14 @@
 //! request_timeout = "30s"       # 504 past it
 //! grants = { message = ["greeter"], publish = ["greetings.>"] }   # what clients may reach
 //!
+//! [cluster]                     # optional: several hosts of one application, over NATS
+//! servers = ["nats://127.0.0.1:4222"]
+//! app = "shop"                  # subjects are airssys.shop.…: applications sharing NATS stay apart
+//! host = "host-a"               # this host's name (default: the machine's hostname)
+//! credentials = "host-a.creds"  # or token_file = "nats.token"; relative to this file
+//! tls = { ca = "ca.pem", cert = "host-a.pem", key = "host-a.key" }   # or tls = {} for system roots
+//! connect_timeout = "5s"
+//!
 //! [components.greeter]
 //! source = "greeter.wasm"       # relative to this file
 //! instances = 2                 # a pool, served round-robin (default 1)
@@ -72,6 +80,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::PublicKey;
+use crate::cluster::{ClusterAuth, ClusterConfig, ClusterTls};
 use crate::storage::{DEFAULT_CACHE_SIZE, Quota, Storage};
 
 /// Where `airssys up` keeps its state, beside the manifest.
@@ -100,6 +109,7 @@ use crate::{
 pub struct AppManifest {
     host: HostBuilder,
     storage: Option<StorageConfig>,
+    cluster: Option<ClusterConfig>,
     server: Option<ServerSettings>,
     admin: AdminConfig,
     state_dir: PathBuf,
@@ -276,6 +286,10 @@ impl AppManifest {
             .map(|storage| storage.config(base))
             .transpose()
             .map_err(|err| format!("[storage]: {err}"))?;
+        let cluster = raw
+            .cluster
+            .map(|cluster| cluster.config(base))
+            .transpose()?;
         let mut server = raw
             .ingress
             .map(RawIngress::settings)
@@ -316,6 +330,7 @@ impl AppManifest {
         Ok(Self {
             host,
             storage,
+            cluster,
             server,
             admin,
             state_dir,
@@ -336,6 +351,12 @@ impl AppManifest {
     /// Where `[storage]` keeps the store, if the file has that table.
     pub fn storage(&self) -> Option<&StorageConfig> {
         self.storage.as_ref()
+    }
+
+    /// How this host joins its application's other hosts over NATS (`[cluster]`), if the
+    /// file says.
+    pub fn cluster(&self) -> Option<&ClusterConfig> {
+        self.cluster.as_ref()
     }
 
     /// The server's settings, if the file has an `[ingress]` table or a component with a
@@ -385,6 +406,7 @@ struct RawFile {
     limits: Option<RawLimits>,
     supervision: Option<RawSupervision>,
     storage: Option<RawStorage>,
+    cluster: Option<RawCluster>,
     ingress: Option<RawIngress>,
     #[serde(default)]
     components: BTreeMap<String, RawComponent>,
@@ -421,6 +443,64 @@ impl RawIngress {
             settings = settings.request_timeout(timeout.0);
         }
         settings.grants(self.grants).map_err(|err| err.to_string())
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCluster {
+    servers: Vec<String>,
+    app: String,
+    host: Option<String>,
+    credentials: Option<PathBuf>,
+    token_file: Option<PathBuf>,
+    tls: Option<RawClusterTls>,
+    connect_timeout: Option<Dur>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClusterTls {
+    ca: Option<PathBuf>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+}
+
+impl RawCluster {
+    fn config(self, base: &Path) -> Result<ClusterConfig, String> {
+        let mut config =
+            ClusterConfig::new(&self.servers, self.app).map_err(|err| err.to_string())?;
+        if let Some(host) = self.host {
+            config = config.host_name(host);
+        }
+        config.validate().map_err(|err| err.to_string())?;
+        config = config.auth(match (self.credentials, self.token_file) {
+            (Some(_), Some(_)) => {
+                return Err("[cluster]: set `credentials` or `token_file`, not both".into());
+            }
+            (Some(file), None) => ClusterAuth::Credentials(base.join(file)),
+            (None, Some(file)) => ClusterAuth::TokenFile(base.join(file)),
+            (None, None) => ClusterAuth::None,
+        });
+        if let Some(tls) = self.tls {
+            let client =
+                match (tls.cert, tls.key) {
+                    (Some(cert), Some(key)) => Some((base.join(cert), base.join(key))),
+                    (None, None) => None,
+                    _ => return Err(
+                        "[cluster] tls: a client `cert` needs its `key`, and a `key` its `cert`"
+                            .into(),
+                    ),
+                };
+            config = config.tls(ClusterTls {
+                ca: tls.ca.map(|ca| base.join(ca)),
+                client,
+            });
+        }
+        if let Some(timeout) = self.connect_timeout {
+            config = config.connect_timeout(timeout.0);
+        }
+        Ok(config)
     }
 }
 
@@ -757,6 +837,66 @@ mod tests {
         AppManifest::from_toml(text, Path::new("/app"))
             .unwrap_err()
             .to_string()
+    }
+
+    #[test]
+    fn reads_the_cluster_table() {
+        let app = AppManifest::from_toml(
+            r#"
+            [cluster]
+            servers = ["nats://127.0.0.1:4222", "tls://nats.example.com:4222"]
+            app = "shop"
+            host = "host-a"
+            credentials = "host-a.creds"
+            tls = { ca = "ca.pem", cert = "a.pem", key = "a.key" }
+            connect_timeout = "2s"
+            [components.a]
+            source = "a.wasm"
+            "#,
+            Path::new("/app"),
+        )
+        .unwrap();
+        let cluster = app.cluster().unwrap();
+        assert_eq!(cluster.servers.len(), 2);
+        assert_eq!(
+            (cluster.app.as_str(), cluster.host_name.as_str()),
+            ("shop", "host-a")
+        );
+        assert_eq!(
+            cluster.auth,
+            ClusterAuth::Credentials("/app/host-a.creds".into())
+        );
+        let tls = cluster.tls.as_ref().unwrap();
+        assert_eq!(tls.ca, Some("/app/ca.pem".into()));
+        assert_eq!(tls.client, Some(("/app/a.pem".into(), "/app/a.key".into())));
+        assert_eq!(cluster.connect_timeout, Duration::from_secs(2));
+        assert!(
+            AppManifest::from_toml("[components.a]\nsource = \"a.wasm\"\n", Path::new("/app"))
+                .unwrap()
+                .cluster()
+                .is_none()
+        );
+
+        let table = |body: &str| {
+            err(&format!(
+                "[cluster]\n{body}\n[components.a]\nsource = \"a.wasm\"\n"
+            ))
+        };
+        assert!(table("app = \"shop\"").contains("missing field `servers`"));
+        assert!(table("servers = []\napp = \"shop\"").contains("no servers"));
+        assert!(table("servers = [\"nats://x:4222\"]\napp = \"a.b\"").contains("app = \"a.b\""));
+        assert!(
+            table("servers = [\"nats://x:4222\"]\napp = \"shop\"\nhost = \"a b\"")
+                .contains("host = \"a b\"")
+        );
+        assert!(
+            table("servers = [\"nats://x:4222\"]\napp = \"shop\"\ncredentials = \"c\"\ntoken_file = \"t\"")
+                .contains("not both")
+        );
+        assert!(
+            table("servers = [\"nats://x:4222\"]\napp = \"shop\"\ntls = { cert = \"a.pem\" }")
+                .contains("needs its `key`")
+        );
     }
 
     #[test]

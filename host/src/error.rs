@@ -175,6 +175,16 @@ pub enum Error {
     /// The host itself could not be configured.
     #[error("invalid host configuration: {0}")]
     Config(String),
+    /// None of the NATS servers of `[cluster]` could be reached at start.
+    #[error(
+        "cannot reach NATS at {servers}: {reason}; check `[cluster] servers` and that nats-server runs there"
+    )]
+    ClusterUnreachable {
+        /// The servers tried.
+        servers: String,
+        /// What the client said.
+        reason: String,
+    },
     /// The host's store could not be opened or used (see [`StorageError`](crate::storage::StorageError)).
     #[error(transparent)]
     Storage(#[from] crate::storage::StorageError),
@@ -425,6 +435,7 @@ impl Error {
             Self::InvalidAddress { .. } => "invalid_address",
             Self::HostLimit { .. } => "host_limit",
             Self::Storage(_) => "storage",
+            Self::ClusterUnreachable { .. } => "cluster_unreachable",
             Self::Init { .. } => "init_failed",
             Self::Guest { error, .. } | Self::Json { error, .. } => error.kind().code(),
             Self::Trap { .. } => "trap",

@@ -47,6 +47,7 @@ mod bindings;
 mod broker;
 pub mod build;
 mod clock;
+mod cluster;
 mod deploy;
 mod error;
 mod events;
@@ -76,6 +77,7 @@ pub use airssys_contract::{
 };
 pub use app::{AdminConfig, AppComponent, AppManifest, StorageConfig};
 pub use broker::Published;
+pub use cluster::{ClusterAuth, ClusterConfig, ClusterTls, DEFAULT_CONNECT_TIMEOUT};
 pub use deploy::{
     CanaryOptions, DeployOptions, DeployReport, Deployment, FailureRate, Progress, Strategy,
 };

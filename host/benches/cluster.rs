@@ -63,7 +63,10 @@ impl Nats {
             });
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "nats-server did not start");
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "nats-server did not start"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         Self {

@@ -187,7 +187,9 @@ pub enum Error {
     },
     /// Another host of the cluster refused a delivery: its `[cluster] remote` does not let
     /// the sender reach that address or topic.
-    #[error("host `{host}` refused it: {reason}; the operator of `{host}` lists what other hosts' components may reach in its `[cluster] remote`")]
+    #[error(
+        "host `{host}` refused it: {reason}; the operator of `{host}` lists what other hosts' components may reach in its `[cluster] remote`"
+    )]
     Denied {
         /// The host that refused.
         host: String,

@@ -17,8 +17,13 @@ use crate::common::*;
 /// test's NATS server put in.
 fn host_dir(example: &str, nats: &NatsServer) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(workspace().join("examples/shop").join(example).join("airssys.toml"))
-        .unwrap();
+    let text = std::fs::read_to_string(
+        workspace()
+            .join("examples/shop")
+            .join(example)
+            .join("airssys.toml"),
+    )
+    .unwrap();
     let mut text = text.replace("nats://127.0.0.1:4222", &nats.url());
     for name in ["checkout", "pricing", "ledger"] {
         let built = guest(&format!("examples/shop/{name}"));
@@ -72,7 +77,10 @@ impl Up {
         let mut line = String::new();
         loop {
             line.clear();
-            assert!(self.stdout.read_line(&mut line).unwrap() > 0, "airssys up ended");
+            assert!(
+                self.stdout.read_line(&mut line).unwrap() > 0,
+                "airssys up ended"
+            );
             if line.starts_with('{') {
                 return serde_json::from_str(&line).unwrap();
             }
@@ -105,7 +113,10 @@ fn the_shop_split_over_two_hosts_behaves_as_one_and_survives_losing_one() {
     // Pricing's own error comes back through checkout unchanged, across the hosts.
     let reply = a.ask("checkout", json!({ "item": "kiwi", "qty": 1 }));
     assert!(
-        reply["error"].as_str().unwrap().contains("no price for `kiwi`"),
+        reply["error"]
+            .as_str()
+            .unwrap()
+            .contains("no price for `kiwi`"),
         "{reply}"
     );
     // Pricing's publish on host-b reaches the ledger on host-a.
@@ -150,7 +161,11 @@ fn the_shop_split_over_two_hosts_behaves_as_one_and_survives_losing_one() {
         error.contains("no component runs at address `pricing`"),
         "{reply}"
     );
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     let reply = a.ask("ledger", json!({ "op": "list" }));
     assert_eq!(reply["reply"].as_array().map(Vec::len), Some(1), "{reply}");
 }

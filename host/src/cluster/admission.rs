@@ -42,10 +42,17 @@ impl Admission {
             ));
             let capabilities = EffectiveCapabilities::decide(grants, grants, Mode::Strict)
                 .map_err(|_| {
-                    Error::Config(format!("[cluster] remote: the grants of `{sender}` are inconsistent"))
+                    Error::Config(format!(
+                        "[cluster] remote: the grants of `{sender}` are inconsistent"
+                    ))
                 })?;
             let metrics = metrics.component(&identity);
-            Ok(Gate::new(identity, Arc::new(capabilities), audit.clone(), metrics))
+            Ok(Gate::new(
+                identity,
+                Arc::new(capabilities),
+                audit.clone(),
+                metrics,
+            ))
         };
         let listed = remote
             .iter()
@@ -73,9 +80,9 @@ impl Admission {
             reason,
         };
         match self.listed.get(sender) {
-            Some(gate) => gate
-                .check(kind, resource)
-                .map_err(|denied_here| denied(format!("from host `{from}`: {}", denied_here.message))),
+            Some(gate) => gate.check(kind, resource).map_err(|denied_here| {
+                denied(format!("from host `{from}`: {}", denied_here.message))
+            }),
             None => {
                 let asked = format!("{sender} on {from}");
                 let refused = self.unlisted.deny_asked(

@@ -244,13 +244,8 @@ impl Drop for ClusterBroker {
         for task in &self.tasks {
             task.abort();
         }
-        let serving = std::mem::take(
-            &mut *self
-                .core
-                .serving
-                .lock()
-                .unwrap_or_else(|p| p.into_inner()),
-        );
+        let serving =
+            std::mem::take(&mut *self.core.serving.lock().unwrap_or_else(|p| p.into_inner()));
         for task in serving.values() {
             task.abort();
         }

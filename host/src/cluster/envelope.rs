@@ -53,8 +53,9 @@ impl Envelope {
 
     /// The nanoseconds since the Unix epoch of `at` (zero before it).
     pub(crate) fn nanos(at: SystemTime) -> u64 {
-        at.duration_since(UNIX_EPOCH)
-            .map_or(0, |since| u64::try_from(since.as_nanos()).unwrap_or(u64::MAX))
+        at.duration_since(UNIX_EPOCH).map_or(0, |since| {
+            u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
+        })
     }
 }
 
@@ -121,9 +122,7 @@ pub(crate) fn unframe<T: DeserializeOwned>(bytes: &Bytes) -> Result<(T, Bytes), 
         .map(|n| u32::from_be_bytes([n[0], n[1], n[2], n[3]]) as usize)
         .ok_or("shorter than its head's length")?;
     let end = 4usize.saturating_add(length);
-    let head = bytes
-        .get(4..end)
-        .ok_or("shorter than its head")?;
+    let head = bytes.get(4..end).ok_or("shorter than its head")?;
     let head = serde_json::from_slice(head).map_err(|err| err.to_string())?;
     Ok((head, bytes.slice(end..)))
 }
@@ -311,9 +310,10 @@ impl From<WireError> for Error {
             },
             WireError::Trap { component, trap } => {
                 let (kind, detail) = match trap {
-                    WireTrap::Panic { message, location } => {
-                        (TrapKind::Panic(GuestPanic { message, location }), String::new())
-                    }
+                    WireTrap::Panic { message, location } => (
+                        TrapKind::Panic(GuestPanic { message, location }),
+                        String::new(),
+                    ),
                     WireTrap::Deadline { micros } => {
                         (TrapKind::Deadline(waited(micros)), String::new())
                     }

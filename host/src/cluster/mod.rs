@@ -21,9 +21,7 @@ mod serve;
 mod subjects;
 
 pub(crate) use broker::ClusterBroker;
-pub use config::{
-    ClusterAuth, ClusterConfig, ClusterTls, DEFAULT_CONNECT_TIMEOUT, REMOTE_HOST,
-};
+pub use config::{ClusterAuth, ClusterConfig, ClusterTls, DEFAULT_CONNECT_TIMEOUT, REMOTE_HOST};
 pub use presence::{EXPIRY, HEARTBEAT, PeerComponent, PeerInfo};
 
 use crate::Result;

@@ -57,7 +57,9 @@ pub(super) async fn run(core: Arc<Core>, mut events: broadcast::Receiver<Event>)
     );
 }
 
-async fn subscribe_shared(core: &Core) -> Result<(Subscriber, Subscriber), async_nats::SubscribeError> {
+async fn subscribe_shared(
+    core: &Core,
+) -> Result<(Subscriber, Subscriber), async_nats::SubscribeError> {
     let topics = core.client.subscribe(core.subjects.topics()).await?;
     let presences = core.client.subscribe(core.subjects.presences()).await?;
     Ok((topics, presences))
@@ -149,7 +151,10 @@ async fn serve_address(core: Arc<Core>, address: String, mut subscriber: Subscri
                     capacity: MAX_INFLIGHT,
                     waited: Duration::ZERO,
                 };
-                let _ = core.client.publish(reply_to, Reply::encode(Err(&full))).await;
+                let _ = core
+                    .client
+                    .publish(reply_to, Reply::encode(Err(&full)))
+                    .await;
             }
         }
     }

@@ -62,8 +62,14 @@ mod tests {
     fn subjects_stay_inside_the_application() {
         let shop = Subjects::new("shop");
         assert_eq!(shop.address("pricing"), "airssys.shop.addr.pricing");
-        assert_eq!(shop.topic("prices.quoted"), "airssys.shop.topic.prices.quoted");
-        assert_eq!(shop.topic_of("airssys.shop.topic.prices.quoted"), Some("prices.quoted"));
+        assert_eq!(
+            shop.topic("prices.quoted"),
+            "airssys.shop.topic.prices.quoted"
+        );
+        assert_eq!(
+            shop.topic_of("airssys.shop.topic.prices.quoted"),
+            Some("prices.quoted")
+        );
         assert_eq!(shop.topic_of("airssys.shopping.topic.prices.quoted"), None);
         assert_eq!(shop.presence("host-a"), "airssys.shop.host.host-a.presence");
         assert_eq!(shop.presences(), "airssys.shop.host.*.presence");

@@ -10,11 +10,11 @@ use wasmtime::component::Linker;
 use wasmtime::{Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
 
 use crate::clock::Clock;
+use crate::cluster::Cluster;
 use crate::interfaces::{HttpClient, StoreData};
 use crate::policy::AuditLog;
 use crate::signature::Trust;
 use crate::storage::Storage;
-use crate::cluster::Cluster;
 use crate::testing::TestClock;
 use crate::{
     DEFAULT_MAX_COMPONENT_SIZE, Error, HttpSettings, Limits, MAX_CALL_TIMEOUT, Mode, PublicKey,

@@ -340,7 +340,10 @@ impl Host {
     /// Its name in its cluster ([`ClusterConfig::host_name`](crate::ClusterConfig)), if it
     /// is in one.
     pub fn host_name(&self) -> Option<&str> {
-        self.inner.cluster.as_ref().map(|cluster| cluster.host_name())
+        self.inner
+            .cluster
+            .as_ref()
+            .map(|cluster| cluster.host_name())
     }
 
     /// Instances running and linear memory held, all components together, against

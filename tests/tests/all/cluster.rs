@@ -60,14 +60,17 @@ async fn sees(host: &Host, peer: &str, addresses: &[&str]) {
     loop {
         let peers = host.peers();
         let runs = |address: &&str| {
-            peers.iter().any(|p| {
-                p.host == peer && p.components.iter().any(|c| c.address == *address)
-            })
+            peers
+                .iter()
+                .any(|p| p.host == peer && p.components.iter().any(|c| c.address == *address))
         };
         if addresses.iter().all(runs) {
             return;
         }
-        assert!(Instant::now() < until, "{peer} never announced {addresses:?}: {peers:?}");
+        assert!(
+            Instant::now() < until,
+            "{peer} never announced {addresses:?}: {peers:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -187,7 +190,10 @@ async fn the_receiving_host_decides_who_reaches_its_components() {
     let reply = ask(&mallory, request("bob", echo.clone(), 2000)).await;
     let (variant, message) = failure(&reply);
     assert_eq!(variant, "denied", "{reply}");
-    assert!(message.contains("`mallory` on host `host-a` may reach nothing here"), "{message}");
+    assert!(
+        message.contains("`mallory` on host `host-a` may reach nothing here"),
+        "{message}"
+    );
 
     // The sending host's own gate still comes first: alice may message `*` here, but a
     // component granted nothing is refused before anything leaves host-a.
@@ -198,7 +204,10 @@ async fn the_receiving_host_decides_who_reaches_its_components() {
     assert!(!message.contains("host-b"), "{message}");
 
     // The hosts themselves (embedder, ingress) are the `@host` sender.
-    let reply: Value = a.request_json("carol", &echo, Duration::from_secs(2)).await.unwrap();
+    let reply: Value = a
+        .request_json("carol", &echo, Duration::from_secs(2))
+        .await
+        .unwrap();
     assert_eq!(reply["source"], Value::Null);
     let err = a
         .request_json::<_, Value>("bob", &echo, Duration::from_secs(2))
@@ -213,8 +222,14 @@ async fn the_receiving_host_decides_who_reaches_its_components() {
             denied.push((event.address.clone(), event.resource.clone()));
         }
     }
-    assert!(denied.contains(&("alice".into(), "carol".into())), "{denied:?}");
-    assert!(denied.contains(&("unlisted".into(), "bob".into())), "{denied:?}");
+    assert!(
+        denied.contains(&("alice".into(), "carol".into())),
+        "{denied:?}"
+    );
+    assert!(
+        denied.contains(&("unlisted".into(), "bob".into())),
+        "{denied:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -233,9 +248,7 @@ async fn publishes_reach_subscribers_on_every_host_once() {
     sees(&a, "host-b", &["every"]).await;
     sees(&a, "host-c", &["one-level"]).await;
 
-    let publish = |topic: &str, n: u32| {
-        json!({ "op": "publish", "topic": topic, "body": { "n": n }, "timeout_ms": 2000 })
-    };
+    let publish = |topic: &str, n: u32| json!({ "op": "publish", "topic": topic, "body": { "n": n }, "timeout_ms": 2000 });
     let reply = ask(&alice, publish("prices.quoted", 1)).await;
     // The count is this host's subscribers: the others are not waited for.
     assert_eq!(reply, json!({ "delivered": 1, "missed": 0 }));
@@ -262,18 +275,30 @@ async fn publishes_reach_subscribers_on_every_host_once() {
     };
     let topics = |kept: &[Value]| kept.iter().map(|k| k["topic"].clone()).collect::<Vec<_>>();
     let at_a = received(&here, 2).await;
-    assert_eq!(topics(&at_a), [json!("prices.quoted"), json!("prices.quoted.eu")]);
+    assert_eq!(
+        topics(&at_a),
+        [json!("prices.quoted"), json!("prices.quoted.eu")]
+    );
     let at_b = received(&every, 2).await;
-    assert_eq!(topics(&at_b), [json!("prices.quoted"), json!("prices.quoted.eu")]);
+    assert_eq!(
+        topics(&at_b),
+        [json!("prices.quoted"), json!("prices.quoted.eu")]
+    );
     assert_eq!(at_b[0]["source"], "alice");
     assert_eq!(at_b[0]["body"], json!({ "n": 1 }));
-    assert_eq!(topics(&received(&one_level, 1).await), [json!("prices.quoted")]);
+    assert_eq!(
+        topics(&received(&one_level, 1).await),
+        [json!("prices.quoted")]
+    );
     assert!(received(&other, 0).await.is_empty());
     let message = tokio::time::timeout(Duration::from_secs(5), embedder.recv())
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((message.source(), message.topic()), (Some("alice"), Some("prices.quoted")));
+    assert_eq!(
+        (message.source(), message.topic()),
+        (Some("alice"), Some("prices.quoted"))
+    );
     assert!(embedder.try_recv().is_none());
 
     // host-c does not list `alice-billing`: its publish on `billing.x` reaches nothing there.
@@ -312,7 +337,10 @@ async fn an_address_served_on_several_hosts_is_balanced_across_them() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!(b_got + c_got, 200, "every send acknowledged arrived once");
-    assert!(b_got > 20 && c_got > 20, "spread: host-b {b_got}, host-c {c_got}");
+    assert!(
+        b_got > 20 && c_got > 20,
+        "spread: host-b {b_got}, host-c {c_got}"
+    );
 
     // A host that runs the address itself keeps it in process.
     let local = start(&b, "local-asker", &[(Message, "worker")]).await;
@@ -328,7 +356,10 @@ async fn an_address_served_on_several_hosts_is_balanced_across_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn size_limits_hold_across_hosts() {
     let nats = NatsServer::start();
-    let senders = [("alice", &[(Message, "small")][..]), ("@host", &[(Message, "small")][..])];
+    let senders = [
+        ("alice", &[(Message, "small")][..]),
+        ("@host", &[(Message, "small")][..]),
+    ];
     let a = host(&nats, "host-a", &[]).await;
     let b = host(&nats, "host-b", &senders).await;
     let alice = start(&a, "alice", &[(Message, "*")]).await;
@@ -349,11 +380,18 @@ async fn size_limits_hold_across_hosts() {
     let local = ask(&carol, big).await;
     assert_eq!(failure(&remote).0, "invalid", "{remote}");
     assert_eq!(failure(&remote), failure(&local));
-    assert!(failure(&remote).1.contains("over the limit of 1024"), "{remote}");
+    assert!(
+        failure(&remote).1.contains("over the limit of 1024"),
+        "{remote}"
+    );
 
     // Past NATS's own max_payload (1 MiB by default), refused before it leaves.
     let err = a
-        .request("small", Payload::bytes(vec![0; 2 << 20]), Duration::from_secs(2))
+        .request(
+            "small",
+            Payload::bytes(vec![0; 2 << 20]),
+            Duration::from_secs(2),
+        )
         .await
         .unwrap_err();
     match err {
@@ -394,7 +432,10 @@ async fn a_host_that_goes_away_fails_its_components_cleanly() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     drop(b);
     let outcomes = traffic.await.unwrap();
-    assert!(outcomes.iter().any(|(r, _)| r.get("reply").is_some()), "served before");
+    assert!(
+        outcomes.iter().any(|(r, _)| r.get("reply").is_some()),
+        "served before"
+    );
     let last = &outcomes.last().unwrap().0;
     assert_eq!(failure(last).0, "no_such_component", "{last}");
     for (reply, took) in &outcomes {
@@ -427,14 +468,21 @@ async fn a_nats_restart_fails_requests_cleanly_then_serves_again() {
     start(&b, "bob", &[]).await;
     sees(&a, "host-b", &["bob"]).await;
     let echo = json!({ "op": "echo" });
-    assert_eq!(ask(&alice, request("bob", echo.clone(), 2000)).await["reply"]["source"], "alice");
+    assert_eq!(
+        ask(&alice, request("bob", echo.clone(), 2000)).await["reply"]["source"],
+        "alice"
+    );
 
     // In flight while the server dies: a typed error by the timeout, never later.
     let in_flight = {
         let alice = alice.clone();
         tokio::spawn(async move {
             let started = Instant::now();
-            let reply = ask(&alice, request("bob", json!({ "op": "busy", "ms": 400 }), 1000)).await;
+            let reply = ask(
+                &alice,
+                request("bob", json!({ "op": "busy", "ms": 400 }), 1000),
+            )
+            .await;
             (reply, started.elapsed())
         })
     };

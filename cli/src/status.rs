@@ -40,10 +40,54 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let components = match value.get("components") {
         Some(list) => list.as_array().cloned().unwrap_or_default(),
-        None => vec![value],
+        None => vec![value.clone()],
     };
     print!("{}", table(&components));
+    if let Some(host) = value["host"].as_str() {
+        print!("{}", cluster_table(host, &components, &value["peers"]));
+    }
     Ok(())
+}
+
+/// In a cluster: HOST, ADDRESS, COMPONENT, STATE, INSTANCES, this host first, then each
+/// other host heard from.
+fn cluster_table(host: &str, components: &[Value], peers: &Value) -> String {
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let here = components.iter().map(|c| {
+        [
+            host.to_owned(),
+            text(&c["address"]),
+            format!("{}@{}", text(&c["name"]), text(&c["version"])),
+            text(&c["state"]),
+            text(&c["instances"]),
+        ]
+    });
+    let peers = peers.as_array().cloned().unwrap_or_default();
+    let there = peers.iter().flat_map(|peer| {
+        let name = text(&peer["host"]);
+        peer["components"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(move |c| {
+                [
+                    name.clone(),
+                    text(&c["address"]),
+                    text(&c["component"]),
+                    text(&c["state"]),
+                    text(&c["instances"]),
+                ]
+            })
+    });
+    let rows: Vec<_> = here.chain(there).collect();
+    format!(
+        "\n{}",
+        ui::table(["HOST", "ADDRESS", "COMPONENT", "STATE", "INSTANCES"], rows)
+    )
 }
 
 /// ADDRESS, VERSION (number and semver), STATE, INSTANCES, REQUESTS, ERRORS, SIGNED, HASH.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use airssys_host::server::Token;
 use airssys_host::{
-    AppManifest, ComponentInfo, EventKind, Host, Identity, Payload, Server, ServerSettings,
+    AppManifest, Cluster, ComponentInfo, EventKind, Host, Identity, Payload, Server, ServerSettings,
 };
 use anyhow::Context;
 use serde_json::{Value, json};
@@ -94,6 +94,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
+        let builder = match app.cluster() {
+            Some(cluster) => {
+                ui::status(
+                    "Joining",
+                    &format!("application `{}` as host `{}`", cluster.app, cluster.host_name),
+                );
+                builder.cluster(Cluster::connect(cluster.clone()).await?)
+            }
+            None => builder,
+        };
         let host = builder.build()?;
         let mut events = host.events();
         // Served from before the first start, so the dashboard sees every lifecycle event.

@@ -55,6 +55,9 @@
 //! credentials = "host-a.creds"  # or token_file = "nats.token"; relative to this file
 //! tls = { ca = "ca.pem", cert = "host-a.pem", key = "host-a.key" }   # or tls = {} for system roots
 //! connect_timeout = "5s"
+//! # what other hosts' components may reach here (none when absent); "@host" is the other
+//! # hosts themselves (their embedder and ingress)
+//! remote = { checkout = { message = ["pricing"] }, "@host" = { message = ["checkout"] } }
 //!
 //! [components.greeter]
 //! source = "greeter.wasm"       # relative to this file
@@ -456,6 +459,8 @@ struct RawCluster {
     token_file: Option<PathBuf>,
     tls: Option<RawClusterTls>,
     connect_timeout: Option<Dur>,
+    #[serde(default)]
+    remote: BTreeMap<String, Capabilities>,
 }
 
 #[derive(Deserialize)]
@@ -499,6 +504,11 @@ impl RawCluster {
         }
         if let Some(timeout) = self.connect_timeout {
             config = config.connect_timeout(timeout.0);
+        }
+        for (sender, grants) in self.remote {
+            config = config
+                .remote(sender, grants)
+                .map_err(|err| err.to_string())?;
         }
         Ok(config)
     }
@@ -850,6 +860,7 @@ mod tests {
             credentials = "host-a.creds"
             tls = { ca = "ca.pem", cert = "a.pem", key = "a.key" }
             connect_timeout = "2s"
+            remote = { checkout = { message = ["pricing"] }, "@host" = { publish = ["orders.>"] } }
             [components.a]
             source = "a.wasm"
             "#,
@@ -870,6 +881,14 @@ mod tests {
         assert_eq!(tls.ca, Some("/app/ca.pem".into()));
         assert_eq!(tls.client, Some(("/app/a.pem".into(), "/app/a.key".into())));
         assert_eq!(cluster.connect_timeout, Duration::from_secs(2));
+        assert_eq!(
+            cluster.remote["checkout"].get(crate::CapabilityKind::Message),
+            ["pricing"]
+        );
+        assert_eq!(
+            cluster.remote["@host"].get(crate::CapabilityKind::Publish),
+            ["orders.>"]
+        );
         assert!(
             AppManifest::from_toml("[components.a]\nsource = \"a.wasm\"\n", Path::new("/app"))
                 .unwrap()
@@ -896,6 +915,10 @@ mod tests {
         assert!(
             table("servers = [\"nats://x:4222\"]\napp = \"shop\"\ntls = { cert = \"a.pem\" }")
                 .contains("needs its `key`")
+        );
+        assert!(
+            table("servers = [\"nats://x:4222\"]\napp = \"shop\"\nremote = { Bad_Name = {} }")
+                .contains("neither a component's address")
         );
     }
 

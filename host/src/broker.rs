@@ -12,8 +12,10 @@
 //!   (a component's patterns form its group, so overlapping patterns deliver once);
 //! - every sink is bounded, and a publish waits for room only until its deadline.
 //!
-//! The one implementation today is the in-process broker, which is the
-//! [`Registry`](crate::registry::Registry) itself (`registry/broker.rs`).
+//! The in-process broker is the [`Registry`](crate::registry::Registry) itself
+//! (`registry/broker.rs`); a host in a cluster uses the cluster broker
+//! (`cluster/broker.rs`), which delivers locally through the registry and to other hosts
+//! through NATS.
 
 use std::pin::Pin;
 use std::sync::Weak;
@@ -153,6 +155,11 @@ impl Deadline {
     /// How long waits were allowed, from when it was set.
     pub(crate) fn allowed(&self) -> Duration {
         self.at.saturating_duration_since(self.since)
+    }
+
+    /// How long is left until it passes (zero once it has).
+    pub(crate) fn remaining(&self) -> Duration {
+        self.at.saturating_duration_since(Instant::now())
     }
 
     /// Runs `work` until it finishes (`Some`) or the deadline passes (`None`).

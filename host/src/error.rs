@@ -185,6 +185,26 @@ pub enum Error {
         /// What the client said.
         reason: String,
     },
+    /// Another host of the cluster refused a delivery: its `[cluster] remote` does not let
+    /// the sender reach that address or topic.
+    #[error(
+        "host `{host}` refused it: {reason}; the operator of `{host}` lists what other hosts' components may reach in its `[cluster] remote`"
+    )]
+    Denied {
+        /// The host that refused.
+        host: String,
+        /// What was refused, and why.
+        reason: String,
+    },
+    /// The cluster could not carry a delivery to `address` (NATS is unreachable, or answered
+    /// with an error). Nothing is known to have been delivered.
+    #[error("cannot reach `{address}` through the cluster: {reason}")]
+    Unavailable {
+        /// The address asked for.
+        address: String,
+        /// What NATS said.
+        reason: String,
+    },
     /// The host's store could not be opened or used (see [`StorageError`](crate::storage::StorageError)).
     #[error(transparent)]
     Storage(#[from] crate::storage::StorageError),
@@ -436,6 +456,8 @@ impl Error {
             Self::HostLimit { .. } => "host_limit",
             Self::Storage(_) => "storage",
             Self::ClusterUnreachable { .. } => "cluster_unreachable",
+            Self::Denied { .. } => "denied",
+            Self::Unavailable { .. } => "unavailable",
             Self::Init { .. } => "init_failed",
             Self::Guest { error, .. } | Self::Json { error, .. } => error.kind().code(),
             Self::Trap { .. } => "trap",

@@ -47,7 +47,7 @@ mod bindings;
 mod broker;
 pub mod build;
 mod clock;
-mod cluster;
+pub mod cluster;
 mod deploy;
 mod error;
 mod events;
@@ -77,7 +77,10 @@ pub use airssys_contract::{
 };
 pub use app::{AdminConfig, AppComponent, AppManifest, StorageConfig};
 pub use broker::Published;
-pub use cluster::{ClusterAuth, ClusterConfig, ClusterTls, DEFAULT_CONNECT_TIMEOUT};
+pub use cluster::{
+    Cluster, ClusterAuth, ClusterConfig, ClusterTls, DEFAULT_CONNECT_TIMEOUT, PeerComponent,
+    PeerInfo, REMOTE_HOST,
+};
 pub use deploy::{
     CanaryOptions, DeployOptions, DeployReport, Deployment, FailureRate, Progress, Strategy,
 };

@@ -1,8 +1,10 @@
 //! `[cluster]`: the NATS servers, credentials and TLS of a host, and the application's name.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use airssys_contract::{Capabilities, validate_name};
 use async_nats::{ConnectOptions, ServerAddr};
 
 use crate::{Error, Result};
@@ -37,7 +39,16 @@ pub struct ClusterConfig {
     pub tls: Option<ClusterTls>,
     /// How long connecting may take before the host gives up with an error.
     pub connect_timeout: Duration,
+    /// What components on other hosts may reach here, by their address: the receiving
+    /// host's own say, whatever the sending host granted them. A sender not listed reaches
+    /// nothing on this host. The key [`REMOTE_HOST`] stands for the other hosts themselves
+    /// (their embedder and their ingress, which send without a component's address).
+    pub remote: BTreeMap<String, Capabilities>,
 }
+
+/// The key of [`ClusterConfig::remote`] for what other hosts send themselves (their
+/// embedder's and their ingress's requests, sends and publishes).
+pub const REMOTE_HOST: &str = "@host";
 
 /// How a host authenticates to NATS.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -94,7 +105,34 @@ impl ClusterConfig {
             auth: ClusterAuth::None,
             tls: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            remote: BTreeMap::new(),
         })
+    }
+
+    /// Lets the component at address `sender` on another host reach what `grants` allow
+    /// here (`message` addresses, `publish` topics), or, with [`REMOTE_HOST`] as `sender`,
+    /// the other hosts themselves. Fails on a sender that is neither an address nor
+    /// [`REMOTE_HOST`].
+    ///
+    /// ```
+    /// use airssys_host::{CapabilityKind, Capabilities, ClusterConfig};
+    ///
+    /// let mut grants = Capabilities::default();
+    /// grants.add(CapabilityKind::Message, "pricing").unwrap();
+    /// let cluster = ClusterConfig::new(["nats://127.0.0.1:4222"], "shop")?
+    ///     .remote("checkout", grants)?;
+    /// assert!(cluster.remote.contains_key("checkout"));
+    /// # Ok::<(), airssys_host::Error>(())
+    /// ```
+    pub fn remote(mut self, sender: impl Into<String>, grants: Capabilities) -> Result<Self> {
+        let sender = sender.into();
+        if sender != REMOTE_HOST && validate_name(&sender).is_err() {
+            return Err(cluster_config(format!(
+                "remote: `{sender}` is neither a component's address (kebab-case) nor \"{REMOTE_HOST}\" (the other hosts themselves)"
+            )));
+        }
+        self.remote.insert(sender, grants);
+        Ok(self)
     }
 
     /// Names this host (letters, digits, `-` and `_`).

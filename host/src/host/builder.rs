@@ -10,6 +10,7 @@ use wasmtime::component::Linker;
 use wasmtime::{Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
 
 use crate::clock::Clock;
+use crate::cluster::Cluster;
 use crate::interfaces::{HttpClient, StoreData};
 use crate::policy::AuditLog;
 use crate::signature::Trust;
@@ -122,6 +123,7 @@ pub struct HostBuilder {
     audit_log: Option<PathBuf>,
     pub(crate) http: HttpSettings,
     pub(crate) storage: Option<Storage>,
+    pub(crate) cluster: Option<Cluster>,
     pub(crate) max_instances: usize,
     pub(crate) max_memory: u64,
     pub(crate) max_cache_size: usize,
@@ -148,6 +150,7 @@ impl Default for HostBuilder {
             audit_log: None,
             http: HttpSettings::default(),
             storage: None,
+            cluster: None,
             max_instances: DEFAULT_MAX_INSTANCES,
             max_memory: DEFAULT_MAX_MEMORY,
             max_cache_size: DEFAULT_MAX_CACHE_SIZE,
@@ -247,6 +250,24 @@ impl HostBuilder {
     /// ```
     pub fn storage(mut self, storage: Storage) -> Self {
         self.storage = Some(storage);
+        self
+    }
+
+    /// Joins the application's other hosts over NATS (`[cluster]` in `airssys.toml`):
+    /// addresses this host does not run are reached on the hosts that do, publishes reach
+    /// every host's subscribers, and other hosts' components reach what `[cluster] remote`
+    /// lets them here. Without it everything stays in process. [`build`](Self::build) must
+    /// then run inside a tokio runtime.
+    ///
+    /// ```no_run
+    /// # async fn run() -> airssys_host::Result<()> {
+    /// use airssys_host::{Cluster, ClusterConfig, Host};
+    /// let config = ClusterConfig::new(["nats://127.0.0.1:4222"], "shop")?.host_name("host-b");
+    /// let host = Host::builder().cluster(Cluster::connect(config).await?).build()?;
+    /// # drop(host); Ok(()) }
+    /// ```
+    pub fn cluster(mut self, cluster: Cluster) -> Self {
+        self.cluster = Some(cluster);
         self
     }
 

@@ -32,6 +32,7 @@ use prepared::Compiled;
 pub use prepared::Prepared;
 
 use crate::broker::Broker;
+use crate::cluster::{ClusterBroker, PeerInfo};
 use crate::interfaces::{HttpClient, StoreData};
 use crate::metrics::Metrics;
 use crate::policy::AuditLog;
@@ -82,8 +83,11 @@ struct HostInner {
     /// does not compile again.
     disk: Option<DiskCache>,
     registry: Arc<Registry>,
-    /// How messages reach components: the registry itself, in process.
+    /// How messages reach components: the registry itself, in process, or the cluster
+    /// broker around it.
     broker: Arc<dyn Broker>,
+    /// The cluster broker, when the host is in a cluster.
+    cluster: Option<Arc<ClusterBroker>>,
     /// Instances and linear memory in use, against the host's maxima.
     totals: Arc<Totals>,
     events: broadcast::Sender<Event>,
@@ -119,6 +123,20 @@ impl HostBuilder {
             registry: Arc::downgrade(&registry),
             totals: totals.clone(),
         })));
+        let events = broadcast::channel(EVENT_BUFFER).0;
+        let (broker, cluster) = match &self.cluster {
+            Some(cluster) => {
+                let broker = Arc::new(ClusterBroker::start(
+                    cluster,
+                    registry.clone(),
+                    &audit,
+                    &metrics,
+                    events.subscribe(),
+                )?);
+                (broker.clone() as Arc<dyn Broker>, Some(broker))
+            }
+            None => (registry.clone() as Arc<dyn Broker>, None),
+        };
         Ok(Host {
             inner: Arc::new(HostInner {
                 engine,
@@ -128,9 +146,10 @@ impl HostBuilder {
                 totals,
                 metrics,
                 settings: self,
-                broker: registry.clone(),
+                broker,
+                cluster,
                 registry,
-                events: broadcast::channel(EVENT_BUFFER).0,
+                events,
                 audit,
                 http,
             }),
@@ -296,6 +315,35 @@ impl Host {
     /// ```
     pub fn storage(&self) -> Option<&Storage> {
         self.inner.settings.storage.as_ref()
+    }
+
+    /// The other hosts of its cluster, by name, with what each runs, as they last
+    /// announced it; a host not heard from for [`EXPIRY`](crate::cluster::EXPIRY) is not
+    /// listed. Empty without a cluster.
+    ///
+    /// ```no_run
+    /// # fn run(host: airssys_host::Host) {
+    /// for peer in host.peers() {
+    ///     let addresses: Vec<_> = peer.components.iter().map(|c| c.address.as_str()).collect();
+    ///     println!("{}: {}", peer.host, addresses.join(", "));
+    /// }
+    /// # }
+    /// ```
+    pub fn peers(&self) -> Vec<PeerInfo> {
+        self.inner
+            .cluster
+            .as_ref()
+            .map(|cluster| cluster.peers())
+            .unwrap_or_default()
+    }
+
+    /// Its name in its cluster ([`ClusterConfig::host_name`](crate::ClusterConfig)), if it
+    /// is in one.
+    pub fn host_name(&self) -> Option<&str> {
+        self.inner
+            .cluster
+            .as_ref()
+            .map(|cluster| cluster.host_name())
     }
 
     /// Instances running and linear memory held, all components together, against

@@ -208,6 +208,7 @@ fn failure(err: crate::Error) -> Error {
         E::MailboxFull { .. } => Error::MailboxFull(message),
         E::Trap { .. } => Error::Trapped(message),
         E::Restarting { .. } => Error::Restarting(message),
+        E::Denied { .. } => Error::Denied(message),
         E::PayloadTooLarge { .. } | E::InvalidTopic { .. } | E::InvalidAddress { .. } => {
             Error::Invalid(message)
         }

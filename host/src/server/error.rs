@@ -155,10 +155,12 @@ impl ApiError {
             | Error::PayloadTooLarge { .. }
             | Error::NoResponse { .. } => StatusCode::BAD_GATEWAY,
             Error::NotServed { .. } => StatusCode::NOT_IMPLEMENTED,
+            Error::Denied { .. } => StatusCode::FORBIDDEN,
             Error::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             Error::MailboxFull { .. }
             | Error::Restarting { .. }
             | Error::Stopped { .. }
+            | Error::Unavailable { .. }
             | Error::HostLimit { .. } => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };

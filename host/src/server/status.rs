@@ -1,6 +1,7 @@
 //! Status routes: what runs at each address, and the versions each keeps.
 //!
-//! - `GET /v1/components`: every component, with its versions.
+//! - `GET /v1/components`: every component, with its versions; in a cluster also this host's
+//!   name (`host`) and the other hosts with what each runs (`peers`).
 //! - `GET /v1/components/{address}`: one.
 
 use std::time::UNIX_EPOCH;
@@ -22,7 +23,21 @@ pub(super) fn components(host: &Host) -> Reply {
             )
         })
         .collect();
-    json(StatusCode::OK, &json!({ "components": components }))
+    let peers: Vec<Value> = host
+        .peers()
+        .iter()
+        .map(|peer| {
+            json!({
+                "host": peer.host,
+                "last_seen_ms": peer.last_seen.as_millis() as u64,
+                "components": peer.components,
+            })
+        })
+        .collect();
+    json(
+        StatusCode::OK,
+        &json!({ "components": components, "host": host.host_name(), "peers": peers }),
+    )
 }
 
 pub(super) fn component(host: &Host, address: &str) -> Reply {

@@ -2,6 +2,7 @@
 //! one module per area. Real guest components built from source, driven through the real host.
 
 mod capabilities;
+mod cluster;
 mod components_remember;
 mod deadlines;
 mod deploy;

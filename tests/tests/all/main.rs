@@ -3,6 +3,7 @@
 
 mod capabilities;
 mod components_remember;
+mod dashboard;
 mod deadlines;
 mod deploy;
 mod file_escapes;

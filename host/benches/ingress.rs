@@ -166,7 +166,11 @@ fn wasmtime_serve(rt: &Runtime, wasm: &[u8]) -> SocketAddr {
                 .http()
                 .new_incoming_request(Scheme::Http, request)
                 .unwrap();
-            let out = store.data_mut().http().new_response_outparam(sender).unwrap();
+            let out = store
+                .data_mut()
+                .http()
+                .new_response_outparam(sender)
+                .unwrap();
             tokio::spawn(async move {
                 let proxy = pre.instantiate_async(&mut store).await.unwrap();
                 proxy

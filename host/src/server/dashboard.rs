@@ -211,7 +211,7 @@ pub(crate) fn page() -> Response<Body> {
         CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
             "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
-             img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+             img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));

@@ -58,9 +58,12 @@ async fn the_page_deploys_and_rolls_back_the_example_app_with_the_admin_token() 
         .wait_for("#live", WAIT, "the event stream", |text| text == "live")
         .await;
     browser
-        .wait_for(&format!("{WEB_ROW} td.requests"), WAIT, "web's count", |t| {
-            t == "3"
-        })
+        .wait_for(
+            &format!("{WEB_ROW} td.requests"),
+            WAIT,
+            "web's count",
+            |t| t == "3",
+        )
         .await;
 
     // Choose web-next for `web`, as an operator would.
@@ -86,7 +89,11 @@ async fn the_page_deploys_and_rolls_back_the_example_app_with_the_admin_token() 
             t.contains("401 unauthorized: the bearer token is wrong")
         })
         .await;
-    assert_eq!(visit(&mut client).await, "web@1.0.0", "nothing was deployed");
+    assert_eq!(
+        visit(&mut client).await,
+        "web@1.0.0",
+        "nothing was deployed"
+    );
 
     // The right token: the deploy runs, its progress shows, and the page follows it.
     browser.type_into("#token", app.token.secret()).await;
@@ -105,19 +112,24 @@ async fn the_page_deploys_and_rolls_back_the_example_app_with_the_admin_token() 
     assert!(log.contains("web deploy starting:"), "{log}");
     assert!(log.contains("web deploy switching:"), "{log}");
     browser
-        .wait_for(
-            &format!("{WEB_ROW} td.version"),
-            WAIT,
-            "web@1.1.0",
-            |t| t == "web@1.1.0",
-        )
+        .wait_for(&format!("{WEB_ROW} td.version"), WAIT, "web@1.1.0", |t| {
+            t == "web@1.1.0"
+        })
         .await;
     assert_eq!(visit(&mut client).await, "web@1.1.0");
 
     // Show web's versions: 1.0.0 in standby, 1.1.0 serving.
     browser.click(&format!("{WEB_ROW} td.address")).await;
-    browser.wait_for(&state_of("web@1.0.0"), WAIT, "1.0.0 kept", |t| t == "standby").await;
-    browser.wait_for(&state_of("web@1.1.0"), WAIT, "1.1.0 serving", |t| t == "serving").await;
+    browser
+        .wait_for(&state_of("web@1.0.0"), WAIT, "1.0.0 kept", |t| {
+            t == "standby"
+        })
+        .await;
+    browser
+        .wait_for(&state_of("web@1.1.0"), WAIT, "1.1.0 serving", |t| {
+            t == "serving"
+        })
+        .await;
     screenshot(&browser, "dashboard.png").await;
 
     // Roll back with a click: the page shows 1.0.0 serving again, and so does the app.
@@ -137,8 +149,16 @@ async fn the_page_deploys_and_rolls_back_the_example_app_with_the_admin_token() 
             |t| t == "web@1.0.0",
         )
         .await;
-    browser.wait_for(&state_of("web@1.0.0"), WAIT, "1.0.0 serving", |t| t == "serving").await;
-    browser.wait_for(&state_of("web@1.1.0"), WAIT, "1.1.0 kept", |t| t == "standby").await;
+    browser
+        .wait_for(&state_of("web@1.0.0"), WAIT, "1.0.0 serving", |t| {
+            t == "serving"
+        })
+        .await;
+    browser
+        .wait_for(&state_of("web@1.1.0"), WAIT, "1.1.0 kept", |t| {
+            t == "standby"
+        })
+        .await;
     browser
         .wait_for("#lifecycle", WAIT, "the rollback's events", |t| {
             t.contains("version") && t.contains("web@1.0.0")
@@ -155,7 +175,11 @@ async fn the_page_deploys_and_rolls_back_the_example_app_with_the_admin_token() 
     assert_eq!(
         count(
             "airssys_deploys_total",
-            &[("address", "web"), ("strategy", "blue-green"), ("outcome", "ok")]
+            &[
+                ("address", "web"),
+                ("strategy", "blue-green"),
+                ("outcome", "ok")
+            ]
         ),
         1.0,
         "{text}"

@@ -516,7 +516,11 @@ async fn a_deploy_and_a_rollback_under_load_lose_no_request_and_switch_every_cli
             let new = a.served_by == "web@1.1.0";
             newer += usize::from(new);
             if a.sent > switched && a.answered < rolling_back {
-                assert!(new, "client {c}: after the switch, {} answered", a.served_by);
+                assert!(
+                    new,
+                    "client {c}: after the switch, {} answered",
+                    a.served_by
+                );
             }
             if a.sent > rolled_back {
                 assert!(!new, "client {c}: after the rollback, 1.1.0 answered");
@@ -556,7 +560,11 @@ async fn a_deploy_and_a_rollback_under_load_lose_no_request_and_switch_every_cli
         metric(
             &text,
             "airssys_calls_total",
-            &[("address", "web"), ("version", version), ("kind", "request")],
+            &[
+                ("address", "web"),
+                ("version", version),
+                ("kind", "request"),
+            ],
         )
     };
     assert_eq!(by_version("1.1.0"), newer as f64, "{text}");
@@ -564,7 +572,11 @@ async fn a_deploy_and_a_rollback_under_load_lose_no_request_and_switch_every_cli
     let deploys = metric(
         &text,
         "airssys_deploys_total",
-        &[("address", "web"), ("strategy", "blue-green"), ("outcome", "ok")],
+        &[
+            ("address", "web"),
+            ("strategy", "blue-green"),
+            ("outcome", "ok"),
+        ],
     );
     let rollbacks = metric(
         &text,

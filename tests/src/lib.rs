@@ -1,6 +1,8 @@
 //! Shared helpers for the end-to-end tests: guest components built from source in this
 //! repository (once per test process), and the hand-written WAT fixtures in `tests/wat/`.
 
+pub mod browser;
+pub mod example_app;
 pub mod http;
 pub mod nats;
 

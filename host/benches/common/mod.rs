@@ -8,7 +8,7 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -283,13 +283,18 @@ pub(crate) async fn raw_start_with(
 
 /// The component `crate_dir` (relative to the workspace) builds, in release.
 pub(crate) fn guest_wasm(crate_dir: &str) -> Vec<u8> {
+    std::fs::read(guest_path(crate_dir)).unwrap()
+}
+
+/// Where the component `crate_dir` (relative to the workspace) builds to, in release.
+pub(crate) fn guest_path(crate_dir: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let options = BuildOptions {
         release: true,
         target_dir: Some(root.join("target/guests")),
         quiet: true,
     };
-    std::fs::read(build_with(root.join(crate_dir), &options).unwrap()).unwrap()
+    build_with(root.join(crate_dir), &options).unwrap()
 }
 
 /// The greeter, `examples/hello`.

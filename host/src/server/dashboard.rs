@@ -3,6 +3,12 @@
 //! each a fresh snapshot of the host: components with their versions, states, health and
 //! counters, and the recent lifecycle and audit events.
 //!
+//! Reading needs nothing; changing (deploy, promote, abort, roll back, retire) goes through
+//! the admin API (`/v1`, `admin.rs`) like the CLI's, with the token the operator pastes into
+//! the page, sent as a bearer header: the page holds no power of its own. It may not be
+//! framed by another site (`frame-ancestors 'none'`), so its buttons cannot be clicked
+//! through a disguise.
+//!
 //! One task per server ([`Board::run`]) makes the snapshots: at least every second, within
 //! [`SETTLE`] of a lifecycle event, and asks each component for its health every
 //! [`HEALTH_EVERY`]. Every page shares them through a `watch` channel, so ten open
@@ -17,7 +23,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::Frame;
-use hyper::header::{CACHE_CONTROL, HeaderValue};
+use hyper::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, HeaderValue, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
+};
 use hyper::{Response, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
@@ -92,7 +100,7 @@ impl Board {
             if dirty {
                 // Let a burst of events (a deploy's) settle into one snapshot.
                 tokio::time::sleep(SETTLE).await;
-                board.latest.send_replace(board.snapshot(host));
+                board.latest.send_replace(board.snapshot(&state));
                 dirty = false;
             }
         }
@@ -131,7 +139,8 @@ impl Board {
     }
 
     /// The host now, as the page reads it.
-    fn snapshot(&self, host: &Host) -> Bytes {
+    fn snapshot(&self, state: &State) -> Bytes {
+        let host = &state.host;
         let health = lock(&self.health).clone();
         let components: Vec<Value> = host
             .components()
@@ -184,6 +193,7 @@ impl Board {
         let usage = host.usage();
         let snapshot = json!({
             "time_ms": millis(SystemTime::now()),
+            "admin": state.settings.admin.is_some(),
             "host": { "instances": usage.instances, "memory": usage.memory },
             "components": components,
             "lifecycle": Vec::from(lock(&self.lifecycle).clone()),
@@ -193,9 +203,21 @@ impl Board {
     }
 }
 
-/// `GET /`.
+/// `GET /`: the page, which only its own origin may frame, fetch from or post to.
 pub(crate) fn page() -> Response<Body> {
-    full(StatusCode::OK, "text/html; charset=utf-8", PAGE)
+    let mut response = full(StatusCode::OK, "text/html; charset=utf-8", PAGE);
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+             img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// `GET /api/state`: the latest snapshot.

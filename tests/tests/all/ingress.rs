@@ -1,13 +1,17 @@
 //! The server end to end, through a real HTTP client over loopback: each route, each error
 //! status, oversized bodies and heads, many clients at once, a slow component beside fast
-//! ones, `/health`, and `/metrics` counting what was sent.
+//! ones, `/health`, `/metrics` counting what was sent, and a deploy and a rollback of the
+//! example app while many clients keep calling it.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use airssys_host::{
     Capabilities, CapabilityKind, Host, Limits, LoadOptions, Mode, Server, ServerSettings,
 };
+use airssys_tests::example_app::ExampleApp;
 use airssys_tests::guest;
 use airssys_tests::http::{Client, metric, post_json};
 use serde_json::{Value, json};
@@ -422,4 +426,163 @@ async fn health_reports_the_components_and_metrics_count_the_traffic_sent() {
         (503, Some("degraded"))
     );
     served.stop().await;
+}
+
+/// One request of a client under load: when it was sent and answered, and by which version.
+struct Answered {
+    sent: Instant,
+    answered: Instant,
+    served_by: String,
+}
+
+/// Sends a deploy or rollback to the admin API and returns its last JSON line, the outcome.
+async fn admin(app: &ExampleApp, path: &str, body: Vec<u8>) -> Value {
+    let mut client = Client::connect(app.addr).await.unwrap();
+    let reply = client
+        .send("POST", path, &[("authorization", &app.bearer())], body)
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let last = reply.text().lines().last().unwrap_or_default().to_owned();
+    serde_json::from_str(&last).unwrap_or_else(|_| panic!("not a JSON line: {}", reply.text()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deploy_and_a_rollback_under_load_lose_no_request_and_switch_every_client() {
+    // The example app as `airssys up examples/app` runs it: `web` counts each visit in `store`.
+    let app = ExampleApp::start().await;
+    let clients = 12;
+    let most = 3000; // per client: bounded, whatever happens
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (addr, stop, done) = (app.addr, stop.clone(), done.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut client = Client::connect(addr).await.unwrap();
+            let mut answered = Vec::new();
+            while !stop.load(Ordering::SeqCst) && answered.len() < most {
+                let sent = Instant::now();
+                let body = json!({"page": "/load", "user": format!("client-{c}")});
+                let reply = tokio::time::timeout(
+                    Duration::from_secs(10),
+                    client.post_json("/components/web", &body),
+                )
+                .await
+                .unwrap_or_else(|_| panic!("client {c}: no answer within 10 s"));
+                assert_eq!(reply.status, 200, "client {c}: {}", reply.text());
+                answered.push(Answered {
+                    sent,
+                    answered: Instant::now(),
+                    served_by: reply.json()["served_by"].as_str().unwrap().to_owned(),
+                });
+                done.fetch_add(1, Ordering::SeqCst);
+            }
+            answered
+        }));
+    }
+    // Lets the clients send at least `n` more requests between the phases.
+    let settle = |n: usize| {
+        let done = done.clone();
+        async move {
+            let from = done.load(Ordering::SeqCst);
+            while done.load(Ordering::SeqCst) < from + n {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    };
+    settle(clients * 5).await;
+
+    let bytes = std::fs::read(ExampleApp::web_next()).unwrap();
+    let deployed = admin(&app, "/v1/components/web/deploy?strategy=blue-green", bytes).await;
+    let switched = Instant::now();
+    assert_eq!(deployed["outcome"]["to"], "web@1.1.0", "{deployed}");
+    settle(clients * 10).await;
+
+    let rolling_back = Instant::now();
+    let rolled = admin(&app, "/v1/components/web/rollback", Vec::new()).await;
+    let rolled_back = Instant::now();
+    assert_eq!(rolled["outcome"]["to"], "web@1.0.0", "{rolled}");
+    settle(clients * 5).await;
+    stop.store(true, Ordering::SeqCst);
+
+    let mut total = 0;
+    let mut newer = 0;
+    for (c, task) in tasks.into_iter().enumerate() {
+        let answered = task.await.unwrap();
+        total += answered.len();
+        let mut seen_new = false;
+        for a in &answered {
+            let new = a.served_by == "web@1.1.0";
+            newer += usize::from(new);
+            if a.sent > switched && a.answered < rolling_back {
+                assert!(
+                    new,
+                    "client {c}: after the switch, {} answered",
+                    a.served_by
+                );
+            }
+            if a.sent > rolled_back {
+                assert!(!new, "client {c}: after the rollback, 1.1.0 answered");
+            }
+            // A client that saw the new version never sees the old one again before the
+            // rollback: the switch is atomic.
+            if a.answered < rolling_back {
+                assert!(new || !seen_new, "client {c}: back to 1.0.0 after 1.1.0");
+                seen_new |= new;
+            }
+        }
+    }
+    assert!(newer >= clients * 10, "{newer} of {total} served by 1.1.0");
+
+    // None lost: `store` counted every visit that was answered, exactly once.
+    let mut client = Client::connect(app.addr).await.unwrap();
+    let pages = client
+        .post_json("/components/web", &json!({"op": "pages"}))
+        .await;
+    assert_eq!(pages.json()["/load"], total, "{}", pages.text());
+
+    // /metrics counts the same traffic, the deploy and the rollback.
+    let text = client.get("/metrics").await.text();
+    let web_requests = metric(
+        &text,
+        "airssys_calls_total",
+        &[("address", "web"), ("kind", "request"), ("outcome", "ok")],
+    );
+    assert_eq!(web_requests, (total + 1) as f64, "and the pages request");
+    let ingress_ok = metric(
+        &text,
+        "airssys_ingress_requests_total",
+        &[("route", "component"), ("status", "200")],
+    );
+    assert_eq!(ingress_ok, (total + 1) as f64);
+    let by_version = |version: &str| {
+        metric(
+            &text,
+            "airssys_calls_total",
+            &[
+                ("address", "web"),
+                ("version", version),
+                ("kind", "request"),
+            ],
+        )
+    };
+    assert_eq!(by_version("1.1.0"), newer as f64, "{text}");
+    assert_eq!(by_version("1.0.0"), (total + 1 - newer) as f64);
+    let deploys = metric(
+        &text,
+        "airssys_deploys_total",
+        &[
+            ("address", "web"),
+            ("strategy", "blue-green"),
+            ("outcome", "ok"),
+        ],
+    );
+    let rollbacks = metric(
+        &text,
+        "airssys_rollbacks_total",
+        &[("address", "web"), ("outcome", "ok")],
+    );
+    assert_eq!((deploys, rollbacks), (1.0, 1.0), "{text}");
+    app.stop().await;
 }

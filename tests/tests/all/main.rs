@@ -4,6 +4,7 @@
 mod capabilities;
 mod cluster;
 mod components_remember;
+mod dashboard;
 mod deadlines;
 mod deploy;
 mod file_escapes;

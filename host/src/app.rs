@@ -554,11 +554,7 @@ enum RawBackend {
 }
 
 impl RawStorage {
-    fn config(
-        self,
-        base: &Path,
-        cluster: Option<&ClusterConfig>,
-    ) -> Result<StorageConfig, String> {
+    fn config(self, base: &Path, cluster: Option<&ClusterConfig>) -> Result<StorageConfig, String> {
         match self.backend {
             Some(RawBackend::Nats) => {
                 if self.path.is_some() || self.memory.is_some() || self.cache.is_some() {

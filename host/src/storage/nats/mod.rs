@@ -33,7 +33,9 @@ use airssys_contract::storage::{
 
 use super::backend::Backend;
 use names::{MAX_KEY_LEN, USAGE_KEY, app_prefix, bucket, decode_key, encode_key};
-use txn::{Failure, HEADER_ALLOWANCE, Read, Revisions, Snapshot, commit, usage_from, usage_message};
+use txn::{
+    Failure, HEADER_ALLOWANCE, Read, Revisions, Snapshot, commit, usage_from, usage_message,
+};
 
 /// How long one request to the server may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -76,8 +78,8 @@ struct Bucket {
 
 impl Bucket {
     fn from_stream(stream: stream::Stream, name: &str) -> Self {
-        let max_message = usize::try_from(stream.cached_info().config.max_message_size)
-            .unwrap_or(usize::MAX);
+        let max_message =
+            usize::try_from(stream.cached_info().config.max_message_size).unwrap_or(usize::MAX);
         Self {
             store: kv::Store {
                 name: name.to_owned(),
@@ -158,9 +160,12 @@ impl NatsBackend {
         }
         let name = bucket(&self.app, namespace);
         let label = format!("nats bucket {name}");
-        let found = within(REQUEST_TIMEOUT, self.jetstream.get_stream(format!("KV_{name}")))
-            .await
-            .map_err(|reason| unavailable(&label, reason))?;
+        let found = within(
+            REQUEST_TIMEOUT,
+            self.jetstream.get_stream(format!("KV_{name}")),
+        )
+        .await
+        .map_err(|reason| unavailable(&label, reason))?;
         let stream = match found {
             Ok(stream) => stream,
             Err(err) if is_code(err.kind(), ErrorCode::STREAM_NOT_FOUND) => {
@@ -198,7 +203,11 @@ impl NatsBackend {
         namespace: &str,
         quota: Quota,
     ) -> std::result::Result<stream::Stream, String> {
-        let max_payload = self.client.server_info().max_payload.max(HEADER_ALLOWANCE * 2);
+        let max_payload = self
+            .client
+            .server_info()
+            .max_payload
+            .max(HEADER_ALLOWANCE * 2);
         let value_limit = quota
             .limit(QuotaLimit::ValueSize)
             .and_then(|max| usize::try_from(max).ok())
@@ -287,10 +296,7 @@ impl NatsBackend {
             self.open()?;
             let (usage_read, reads) = read_all(&bucket, &keys).await?;
             let usage = usage_from(&usage_read, &label)?;
-            let mut meta = Meta {
-                usage,
-                revision: 0,
-            };
+            let mut meta = Meta { usage, revision: 0 };
             let mut snapshot = Snapshot::new(label.clone(), reads);
             let outcome = make().apply(&mut Target {
                 namespace,
@@ -322,11 +328,7 @@ impl NatsBackend {
                         }
                     }
                     if meta.usage != usage {
-                        messages.push(usage_message(
-                            &bucket.store.prefix,
-                            &usage_read,
-                            meta.usage,
-                        ));
+                        messages.push(usage_message(&bucket.store.prefix, &usage_read, meta.usage));
                     }
                     let committed = within(
                         REQUEST_TIMEOUT,
@@ -367,9 +369,7 @@ async fn read_all(bucket: &Bucket, keys: &[Vec<u8>]) -> Result<(Read, HashMap<Ve
     distinct.dedup();
     let usage = read_one(bucket, USAGE_KEY);
     let entries = futures_util::future::try_join_all(
-        distinct
-            .iter()
-            .map(|key| read_one(bucket, encode_key(key))),
+        distinct.iter().map(|key| read_one(bucket, encode_key(key))),
     );
     let (usage, entries) = futures_util::future::try_join(usage, entries).await?;
     let reads = distinct.into_iter().cloned().zip(entries).collect();
@@ -497,8 +497,7 @@ impl Backend for NatsBackend {
             let Some(namespace) = config.metadata.get(META_NAMESPACE) else {
                 continue;
             };
-            if !config.name.starts_with(&prefix)
-                || config.metadata.get(META_APP) != Some(&self.app)
+            if !config.name.starts_with(&prefix) || config.metadata.get(META_APP) != Some(&self.app)
             {
                 continue;
             }
@@ -527,8 +526,10 @@ impl Backend for NatsBackend {
     }
 
     async fn delete(&self, namespace: &str, quota: Quota, key: Vec<u8>) -> Result<()> {
-        self.write(namespace, quota, vec![key.clone()], || Delete { key: key.clone() })
-            .await?;
+        self.write(namespace, quota, vec![key.clone()], || Delete {
+            key: key.clone(),
+        })
+        .await?;
         Ok(())
     }
 

@@ -58,7 +58,9 @@ pub(super) fn encode_key(key: &[u8]) -> String {
 /// The key of a NATS key, or `None` for one airssys did not write (the usage key, or a key
 /// written by another NATS client).
 pub(super) fn decode_key(key: &str) -> Option<Vec<u8>> {
-    let is_lower_hex = key.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let is_lower_hex = key
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     is_lower_hex.then(|| hex::decode(key).ok()).flatten()
 }
 

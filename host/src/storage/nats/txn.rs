@@ -9,10 +9,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use async_nats::jetstream::ErrorCode;
 use async_nats::jetstream::kv;
 use async_nats::jetstream::publish::PublishAck;
 use async_nats::jetstream::response::Response;
-use async_nats::jetstream::ErrorCode;
 use async_nats::{HeaderMap, HeaderValue, header};
 use bytes::Bytes;
 

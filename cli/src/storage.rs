@@ -49,8 +49,13 @@ pub enum Command {
 /// Opens the store of `args.file` and runs the subcommand.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let app = AppManifest::from_file(&args.file)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
     let storage = match app.storage() {
         Some(StorageConfig::File { path, .. }) => Storage::open_with_cache(path, 0)?,
+        Some(nats @ StorageConfig::Nats(_)) => runtime.block_on(nats.open_async())?,
         Some(_) => bail!(
             "{} keeps its store in memory (`memory = true`); nothing outlives the host to read",
             args.file.display()
@@ -60,10 +65,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.file.display()
         ),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
     runtime.block_on(async {
         let outcome = command(&storage, args.command).await;
         storage.close().await?;

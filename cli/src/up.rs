@@ -76,8 +76,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.file.clone()
     };
     let app = AppManifest::from_file(&file)?;
-    // Opens `[storage]`, which blocks while redb opens (or repairs) the file.
-    let builder = app.host_builder()?;
     // A component whose source is a crate folder is built first.
     let mut sources = Vec::new();
     for (name, component) in app.components() {
@@ -94,6 +92,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
+        // Opens `[storage]`: redb blocks while it opens (or repairs) the file; NATS connects.
+        let builder = app.host_builder_async().await?;
         let builder = match app.cluster() {
             Some(cluster) => {
                 ui::status(

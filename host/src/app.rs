@@ -37,7 +37,8 @@
 //! namespaces = 16               # storage namespaces one component may open
 //!
 //! [storage]                     # optional: the store `storage` and `wasi:keyvalue` reach
-//! path = "data/airssys.redb"    # relative to this file; or `memory = true`
+//! path = "data/airssys.redb"    # relative to this file; or `memory = true`, or
+//!                               # `backend = "nats"` (JetStream buckets, through [cluster])
 //! cache = "32MiB"               # committed values kept in memory for fast reads
 //!
 //! [ingress]                     # optional: the server's ingress (and where it listens)
@@ -146,13 +147,22 @@ pub enum StorageConfig {
     },
     /// In memory (`memory = true`): gone when the host stops. For tests and trials.
     Memory,
+    /// NATS JetStream key-value buckets (`backend = "nats"`), shared by every host of the
+    /// application, reached through the connection of `[cluster]` (see [`Storage::nats`]).
+    Nats(ClusterConfig),
 }
 
 impl StorageConfig {
     /// Opens the store. A missing file is created, with its directory; it blocks while redb
-    /// opens it, and one process at a time may have it open.
+    /// opens it, and one process at a time may have it open. NATS needs
+    /// [`open_async`](Self::open_async).
     pub fn open(&self) -> Result<Storage> {
         Ok(match self {
+            Self::Nats(_) => {
+                return Err(Error::Config(
+                    "[storage] backend = \"nats\" connects asynchronously: open it with `StorageConfig::open_async` (or `AppManifest::host_builder_async`)".into(),
+                ));
+            }
             Self::File { path, cache } => {
                 if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir).map_err(|source| Error::Io {
@@ -164,6 +174,18 @@ impl StorageConfig {
             }
             Self::Memory => Storage::in_memory(),
         })
+    }
+
+    /// Opens the store of any backend: [`open`](Self::open) for a file or memory; for NATS,
+    /// connects to `[cluster]`'s servers and opens the application's buckets.
+    pub async fn open_async(&self) -> Result<Storage> {
+        match self {
+            Self::Nats(cluster) => {
+                let client = cluster.connect().await?;
+                Ok(Storage::nats(client, cluster.app.clone()).await?)
+            }
+            other => other.open(),
+        }
     }
 }
 
@@ -284,15 +306,15 @@ impl AppManifest {
         if let Some(supervision) = &raw.supervision {
             host = host.supervision(supervision.to_policy());
         }
-        let storage = raw
-            .storage
-            .map(|storage| storage.config(base))
-            .transpose()
-            .map_err(|err| format!("[storage]: {err}"))?;
         let cluster = raw
             .cluster
             .map(|cluster| cluster.config(base))
             .transpose()?;
+        let storage = raw
+            .storage
+            .map(|storage| storage.config(base, cluster.as_ref()))
+            .transpose()
+            .map_err(|err| format!("[storage]: {err}"))?;
         let mut server = raw
             .ingress
             .map(RawIngress::settings)
@@ -347,6 +369,16 @@ impl AppManifest {
         let host = self.host.clone();
         Ok(match &self.storage {
             Some(storage) => host.storage(storage.open()?),
+            None => host,
+        })
+    }
+
+    /// [`host_builder`](Self::host_builder) for every backend, NATS included (which connects
+    /// to the servers of `[cluster]`).
+    pub async fn host_builder_async(&self) -> Result<HostBuilder> {
+        let host = self.host.clone();
+        Ok(match &self.storage {
+            Some(storage) => host.storage(storage.open_async().await?),
             None => host,
         })
     }
@@ -520,10 +552,47 @@ struct RawStorage {
     path: Option<PathBuf>,
     memory: Option<bool>,
     cache: Option<Size>,
+    backend: Option<RawBackend>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RawBackend {
+    Redb,
+    Memory,
+    Nats,
 }
 
 impl RawStorage {
-    fn config(self, base: &Path) -> Result<StorageConfig, String> {
+    fn config(self, base: &Path, cluster: Option<&ClusterConfig>) -> Result<StorageConfig, String> {
+        match self.backend {
+            Some(RawBackend::Nats) => {
+                if self.path.is_some() || self.memory.is_some() || self.cache.is_some() {
+                    return Err(
+                        "backend = \"nats\" keeps the store in NATS; remove `path`, `memory` and `cache`".into(),
+                    );
+                }
+                let cluster = cluster.ok_or(
+                    "backend = \"nats\" uses the NATS connection of [cluster]; add a [cluster] table with `servers` and `app`",
+                )?;
+                return Ok(StorageConfig::Nats(cluster.clone()));
+            }
+            Some(RawBackend::Memory) if self.memory == Some(false) => {
+                return Err("backend = \"memory\" contradicts `memory = false`".into());
+            }
+            Some(RawBackend::Memory) => {
+                return Self {
+                    memory: Some(true),
+                    backend: None,
+                    ..self
+                }
+                .config(base, cluster);
+            }
+            Some(RawBackend::Redb) if self.memory == Some(true) => {
+                return Err("backend = \"redb\" is a file; remove `memory = true`".into());
+            }
+            Some(RawBackend::Redb) | None => {}
+        }
         match (self.path, self.memory.unwrap_or(false)) {
             (Some(_), true) => {
                 Err("set either `path` (a file) or `memory = true`, not both".into())
@@ -847,6 +916,39 @@ mod tests {
         AppManifest::from_toml(text, Path::new("/app"))
             .unwrap_err()
             .to_string()
+    }
+
+    #[test]
+    fn storage_in_nats_uses_the_cluster_table() {
+        let app = AppManifest::from_toml(
+            r#"
+            [storage]
+            backend = "nats"
+            [cluster]
+            servers = ["nats://127.0.0.1:4222"]
+            app = "shop"
+            [components.a]
+            source = "a.wasm"
+            "#,
+            Path::new("/app"),
+        )
+        .unwrap();
+        assert!(
+            matches!(app.storage(), Some(StorageConfig::Nats(cluster)) if cluster.app == "shop"),
+            "{:?}",
+            app.storage()
+        );
+        let message = app.host_builder().unwrap_err().to_string();
+        assert!(message.contains("open_async"), "{message}");
+
+        let message = err("[storage]\nbackend = \"nats\"\n[components.a]\nsource = \"a.wasm\"\n");
+        assert!(message.contains("add a [cluster] table"), "{message}");
+        let message = err(
+            "[storage]\nbackend = \"nats\"\npath = \"x.redb\"\n[cluster]\nservers = [\"nats://x:4222\"]\napp = \"s\"\n[components.a]\nsource = \"a.wasm\"\n",
+        );
+        assert!(message.contains("remove `path`"), "{message}");
+        let message = err("[storage]\nbackend = \"etcd\"\n[components.a]\nsource = \"a.wasm\"\n");
+        assert!(message.contains("unknown variant `etcd`"), "{message}");
     }
 
     #[test]

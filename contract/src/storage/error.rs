@@ -106,6 +106,15 @@ pub enum StorageError {
         /// The file.
         path: PathBuf,
     },
+    /// A networked store (NATS JetStream) could not be reached or refused the call. Nothing
+    /// was written; the same call may succeed once the store is back.
+    #[error("storage backend {backend} is unavailable: {reason}")]
+    Unavailable {
+        /// Which store (`nats bucket KV_…`).
+        backend: String,
+        /// What went wrong, and the fix where there is one.
+        reason: String,
+    },
     /// The store was closed (the host's `Storage::close`), or its writer stopped.
     #[error("the storage is closed; open it again to read or write")]
     Closed,
@@ -126,7 +135,7 @@ impl StorageError {
     /// Whether the backend itself failed (rather than this one call being refused), in which
     /// case a group of writes must be abandoned as a whole.
     pub fn is_backend_failure(&self) -> bool {
-        matches!(self, Self::Io { .. })
+        matches!(self, Self::Io { .. } | Self::Unavailable { .. })
     }
 }
 

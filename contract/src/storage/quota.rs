@@ -68,6 +68,24 @@ impl Quota {
         self
     }
 
+    /// The value of one of its limits (`None` for [`QuotaLimit::Namespaces`], which is the
+    /// host's, not a namespace's).
+    ///
+    /// ```
+    /// use airssys_contract::storage::{Quota, QuotaLimit};
+    /// let quota = Quota::new().max_value_size(4096);
+    /// assert_eq!(quota.limit(QuotaLimit::ValueSize), Some(4096));
+    /// ```
+    pub fn limit(&self, limit: QuotaLimit) -> Option<u64> {
+        match limit {
+            QuotaLimit::Keys => Some(self.max_keys),
+            QuotaLimit::Bytes => Some(self.max_bytes),
+            QuotaLimit::ValueSize => Some(self.max_value_size),
+            QuotaLimit::KeySize => Some(self.max_key_size),
+            QuotaLimit::Namespaces => None,
+        }
+    }
+
     /// The quota that admits only what both `self` and `other` admit: each limit the lower of
     /// the two. A component's storage quota meets the namespace's this way.
     pub fn intersect(self, other: Quota) -> Quota {

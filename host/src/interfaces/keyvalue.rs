@@ -54,7 +54,9 @@ fn error(refusal: Refusal) -> Error {
 
 fn storage_error(err: StorageError) -> Error {
     match err {
-        StorageError::Io { .. } | StorageError::Closed => Error::Other(unavailable(&err)),
+        StorageError::Io { .. } | StorageError::Unavailable { .. } | StorageError::Closed => {
+            Error::Other(unavailable(&err))
+        }
         err => Error::Other(err.to_string()),
     }
 }

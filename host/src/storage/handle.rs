@@ -12,6 +12,7 @@ use airssys_contract::storage::{
 use super::backend::Backend;
 use super::cache::DEFAULT_CACHE_SIZE;
 use super::memory::MemoryBackend;
+use super::nats::NatsBackend;
 use super::quota::Quotas;
 use super::redb::RedbBackend;
 
@@ -44,6 +45,28 @@ impl Storage {
     /// A store in memory, with the same semantics as a file, gone when the last clone drops.
     pub fn in_memory() -> Self {
         Self::with_backend(MemoryBackend::default())
+    }
+
+    /// The namespaces of application `app` in NATS JetStream key-value buckets, one bucket per
+    /// namespace, shared by every host that opens the same application on the same NATS (the
+    /// connection is the caller's: [`ClusterConfig::connect`](crate::ClusterConfig::connect)
+    /// gives one). Quotas are checked by each host against the namespace's shared counts;
+    /// compare-and-swap and increments hold across hosts. Fails if JetStream does not answer.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> airssys_host::Result<()> {
+    /// use airssys_host::ClusterConfig;
+    /// use airssys_host::storage::Storage;
+    ///
+    /// let client = ClusterConfig::new(["nats://127.0.0.1:4222"], "shop")?.connect().await?;
+    /// let storage = Storage::nats(client, "shop").await?;
+    /// let visits = storage.namespace("shop.visits")?.increment("home", 1).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn nats(client: async_nats::Client, app: impl Into<String>) -> Result<Self> {
+        Ok(Self::with_backend(
+            NatsBackend::connect(client, app.into()).await?,
+        ))
     }
 
     /// A store on any [`Backend`].

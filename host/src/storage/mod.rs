@@ -44,8 +44,10 @@
 //! # Backends
 //!
 //! [`Backend`] is the trait an engine implements; [`Storage::in_memory`] gives the in-memory
-//! backend, with the same semantics, for tests. The trait is shaped for NATS JetStream
-//! key-value buckets too: revisions, compare-and-swap on a revision, create-if-absent.
+//! backend, with the same semantics, for tests, and [`Storage::nats`] keeps each namespace in
+//! a NATS JetStream key-value bucket shared by every host of an application: revisions are
+//! stream sequences, and each write is checked by the same rules against the namespace's
+//! shared counts and committed as one atomic batch (`docs/architecture.md` says how).
 //!
 //! What a write checks and does (quotas, revisions, compare-and-swap, increments, batches),
 //! namespace names, keys and paging are the rules of `airssys_contract::storage`, written once
@@ -57,6 +59,7 @@ mod cache;
 mod commit;
 mod handle;
 mod memory;
+mod nats;
 mod quota;
 mod redb;
 

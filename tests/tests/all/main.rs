@@ -23,5 +23,6 @@ mod registry;
 mod sandbox;
 mod shop_example;
 mod storage;
+mod storage_nats;
 mod testing;
 mod wasi_http;

@@ -1,5 +1,6 @@
 //! The storage engine (`airssys_host::storage`): every operation, run against a real redb file
-//! in a temporary directory and against the in-memory backend with the same expectations, plus
+//! in a temporary directory, the in-memory backend and a real nats-server's JetStream (each
+//! test on a server of its own) with the same expectations, plus
 //! what only a file can show (reopening, a SIGKILLed writer, a bad file).
 
 use std::collections::BTreeMap;
@@ -15,7 +16,7 @@ use airssys_host::storage::{
 
 type Result<T = (), E = StorageError> = std::result::Result<T, E>;
 
-/// Runs each named test body once on a redb file and once in memory.
+/// Runs each named test body on a redb file, in memory and on NATS JetStream.
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
@@ -29,6 +30,13 @@ macro_rules! both_backends {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn memory() -> super::Result {
                 super::$name(super::Storage::in_memory()).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn nats() -> super::Result {
+                let server = airssys_tests::nats::NatsServer::start();
+                let storage = crate::storage_nats::nats_storage(&server, "conformance").await;
+                super::$name(storage).await
             }
         }
     )*};

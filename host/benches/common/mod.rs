@@ -19,6 +19,12 @@ use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+/// A real nats-server on a loopback port for the NATS benches: the test suite's own fixture,
+/// included as a file so both start, find and install the server the same way.
+#[path = "../../../tests/src/nats.rs"]
+#[allow(unreachable_pub)]
+pub(crate) mod nats;
+
 pub(crate) mod raw {
     wasmtime::component::bindgen!({
         world: "component",

@@ -24,7 +24,8 @@ use std::time::{Duration, Instant};
 
 use airssys_host::{Capabilities, CapabilityKind, Host, LoadOptions, Server, ServerSettings};
 use bytes::Bytes;
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self as client, SendRequest};
@@ -285,36 +286,49 @@ impl Clients {
 fn benches(c: &mut Criterion) {
     let rt = Runtime::new().unwrap();
     let (_host, airssys_addr) = airssys(&rt);
-    let bare = Clients::connect(&rt, bare_hyper(&rt));
-    let ingress = Clients::connect(&rt, airssys_addr);
-    let serve = Clients::connect(
-        &rt,
-        wasmtime_serve(&rt, &common::guest_wasm("tests/fixtures/http-hello")),
-    );
-    let routed = Clients::connect(&rt, airssys_addr);
+    let bare_addr = bare_hyper(&rt);
+    let serve_addr = wasmtime_serve(&rt, &common::guest_wasm("tests/fixtures/http-hello"));
+    // Each side's connections open just before it runs: a server closes a connection that
+    // sends no request head for `HEADER_TIMEOUT` (10 s), as the airssys one does.
+    let side = |group: &mut BenchmarkGroup<'_, WallTime>, name, addr, method, path, body| {
+        let clients = Clients::connect(&rt, addr);
+        group.bench_function(name, |b| {
+            b.to_async(&rt)
+                .iter_custom(|n| clients.send(n, method, path, body))
+        });
+    };
 
     let mut group = c.benchmark_group("json");
     group.throughput(Throughput::Elements(1));
-    group.bench_function("bare_hyper", |b| {
-        b.to_async(&rt)
-            .iter_custom(|n| bare.send(n, "POST", "/", GREET))
-    });
-    group.bench_function("airssys_ingress", |b| {
-        b.to_async(&rt)
-            .iter_custom(|n| ingress.send(n, "POST", "/components/hello", GREET))
-    });
+    side(&mut group, "bare_hyper", bare_addr, "POST", "/", GREET);
+    side(
+        &mut group,
+        "airssys_ingress",
+        airssys_addr,
+        "POST",
+        "/components/hello",
+        GREET,
+    );
     group.finish();
 
     let mut group = c.benchmark_group("wasi_http");
     group.throughput(Throughput::Elements(1));
-    group.bench_function("wasmtime_serve", |b| {
-        b.to_async(&rt)
-            .iter_custom(|n| serve.send(n, "GET", "/hello", b""))
-    });
-    group.bench_function("airssys_route", |b| {
-        b.to_async(&rt)
-            .iter_custom(|n| routed.send(n, "GET", "/hello", b""))
-    });
+    side(
+        &mut group,
+        "wasmtime_serve",
+        serve_addr,
+        "GET",
+        "/hello",
+        b"",
+    );
+    side(
+        &mut group,
+        "airssys_route",
+        airssys_addr,
+        "GET",
+        "/hello",
+        b"",
+    );
     group.finish();
 }
 

@@ -2,27 +2,21 @@
 //! limits, storage, ingress), its crates built from source, one server with the admin API,
 //! all in a fresh folder (its store, audit log and admin token) and on a free loopback port.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use airssys_host::AppManifest;
 use airssys_host::server::Token;
-use airssys_host::{AppManifest, Host, Server};
 use tempfile::TempDir;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
+use crate::served::Served;
 use crate::{guest, workspace_root};
 
 /// The example application, running and served.
 pub struct ExampleApp {
-    /// The host its components run on.
-    pub host: Host,
-    /// Where the server listens.
-    pub addr: SocketAddr,
+    /// Its host and server.
+    pub served: Served,
     /// The admin API's token.
     pub token: Token,
-    stop: Option<oneshot::Sender<()>>,
-    serving: Option<JoinHandle<airssys_host::Result<()>>>,
     _dir: TempDir,
 }
 
@@ -47,20 +41,10 @@ impl ExampleApp {
             .server()
             .cloned()
             .expect("the example has [ingress]")
-            .address("127.0.0.1:0".parse().unwrap())
             .admin(token.clone());
-        let server = Server::bind(&host, settings).await.unwrap();
-        let addr = server.local_addr();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let serving = tokio::spawn(server.serve(async {
-            let _ = stopped.await;
-        }));
         Self {
-            host,
-            addr,
+            served: Served::start(host, settings).await,
             token,
-            stop: Some(stop),
-            serving: Some(serving),
             _dir: dir,
         }
     }
@@ -70,11 +54,6 @@ impl ExampleApp {
         guest("examples/app/web-next")
     }
 
-    /// `http://ADDR/path`.
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
     /// `Authorization: Bearer TOKEN`, for the admin API.
     pub fn bearer(&self) -> String {
         format!("Bearer {}", self.token.secret())
@@ -82,20 +61,15 @@ impl ExampleApp {
 
     /// Stops the server (letting requests under way finish), then the components, then
     /// closes the store.
-    pub async fn stop(mut self) {
-        let _ = self.stop.take().expect("stopped once").send(());
-        self.serving
-            .take()
-            .expect("stopped once")
-            .await
-            .unwrap()
-            .unwrap();
-        for component in self.host.components() {
-            if let Some(handle) = self.host.component(&component.identity.address) {
+    pub async fn stop(self) {
+        let host = self.served.host.clone();
+        self.served.stop().await;
+        for component in host.components() {
+            if let Some(handle) = host.component(&component.identity.address) {
                 let _ = handle.shutdown().await;
             }
         }
-        if let Some(storage) = self.host.storage() {
+        if let Some(storage) = host.storage() {
             storage.close().await.unwrap();
         }
     }

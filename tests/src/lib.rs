@@ -5,6 +5,7 @@ pub mod browser;
 pub mod example_app;
 pub mod http;
 pub mod nats;
+pub mod served;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};

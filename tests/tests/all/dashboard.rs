@@ -40,13 +40,13 @@ async fn screenshot(browser: &Browser, name: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_deploys_and_rolls_back_the_example_app_with_the_admin_token() {
     let app = ExampleApp::start().await;
-    let mut client = Client::connect(app.addr).await.unwrap();
+    let mut client = app.served.client().await;
     for _ in 0..3 {
         assert_eq!(visit(&mut client).await, "web@1.0.0");
     }
 
     let browser = Browser::start(1440, 1000).await;
-    browser.goto(&app.url("/")).await;
+    browser.goto(&app.served.url("/")).await;
     browser
         .wait_for("#components", WAIT, "the example's components", |text| {
             ["web@1.0.0", "store@", "feed@"]

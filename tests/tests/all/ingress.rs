@@ -3,20 +3,16 @@
 //! ones, `/health`, `/metrics` counting what was sent, and a deploy and a rollback of the
 //! example app while many clients keep calling it.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use airssys_host::{
-    Capabilities, CapabilityKind, Host, Limits, LoadOptions, Mode, Server, ServerSettings,
-};
+use airssys_host::{Capabilities, CapabilityKind, Host, Limits, LoadOptions, Mode, ServerSettings};
 use airssys_tests::example_app::ExampleApp;
 use airssys_tests::guest;
 use airssys_tests::http::{Client, metric, post_json};
+use airssys_tests::served::Served;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use CapabilityKind::{Message, Publish, Subscribe};
 
@@ -25,78 +21,35 @@ const MESSENGER: &str = "tests/fixtures/messenger";
 /// A host running messengers at `echo`, `slow` and `tiny` (requests of at most 64 bytes),
 /// served with `settings`; the ingress may call those three and `ghost` (which does not
 /// exist) and publish under `news.>`.
-struct Served {
-    host: Host,
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    serving: Option<JoinHandle<airssys_host::Result<()>>>,
-}
-
-impl Served {
-    async fn start(settings: ServerSettings) -> Self {
-        let host = Host::builder().mode(Mode::Permissive).build().unwrap();
-        let mut granted = Capabilities::default();
-        granted.add(Message, "*").unwrap();
-        granted.add(Publish, ">").unwrap();
-        granted.add(Subscribe, ">").unwrap();
-        for (address, limits) in [
-            ("echo", Limits::default()),
-            ("slow", Limits::default()),
-            ("tiny", Limits::default().max_payload(64)),
-        ] {
-            let options = LoadOptions::new()
-                .address(address)
-                .grants(granted.clone())
-                .limits(limits);
-            host.load_with(guest(MESSENGER), options).await.unwrap();
-        }
-        let mut reach = Capabilities::default();
-        for address in ["echo", "slow", "tiny", "ghost"] {
-            reach.add(Message, address).unwrap();
-        }
-        reach.add(Publish, "news.>").unwrap();
-        let settings = settings
-            .address("127.0.0.1:0".parse().unwrap())
-            .grants(reach)
-            .unwrap();
-        let server = Server::bind(&host, settings).await.unwrap();
-        let addr = server.local_addr();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let serving = tokio::spawn(server.serve(async {
-            let _ = stopped.await;
-        }));
-        Self {
-            host,
-            addr,
-            stop: Some(stop),
-            serving: Some(serving),
-        }
+async fn messengers(settings: ServerSettings) -> Served {
+    let host = Host::builder().mode(Mode::Permissive).build().unwrap();
+    let mut granted = Capabilities::default();
+    granted.add(Message, "*").unwrap();
+    granted.add(Publish, ">").unwrap();
+    granted.add(Subscribe, ">").unwrap();
+    for (address, limits) in [
+        ("echo", Limits::default()),
+        ("slow", Limits::default()),
+        ("tiny", Limits::default().max_payload(64)),
+    ] {
+        let options = LoadOptions::new()
+            .address(address)
+            .grants(granted.clone())
+            .limits(limits);
+        host.load_with(guest(MESSENGER), options).await.unwrap();
     }
-
-    async fn post(&self, path: &str, body: Value) -> airssys_tests::http::Reply {
-        post_json(self.addr, path, &body).await
+    let mut reach = Capabilities::default();
+    for address in ["echo", "slow", "tiny", "ghost"] {
+        reach.add(Message, address).unwrap();
     }
-
-    async fn client(&self) -> Client {
-        Client::connect(self.addr).await.unwrap()
-    }
-
-    async fn metrics(&self) -> String {
-        let reply = self.client().await.get("/metrics").await;
-        assert_eq!(reply.status, 200);
-        reply.text()
-    }
-
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        self.serving.take().unwrap().await.unwrap().unwrap();
-    }
+    reach.add(Publish, "news.>").unwrap();
+    Served::start(host, settings.grants(reach).unwrap()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_and_publishes_reach_components_and_failures_get_fitting_statuses() {
     let served =
-        Served::start(ServerSettings::new().request_timeout(Duration::from_millis(500))).await;
+        messengers(ServerSettings::new().request_timeout(Duration::from_millis(500))).await;
 
     let ok = served.post("/components/echo", json!({"op": "echo"})).await;
     assert_eq!(ok.status, 200, "{}", ok.text());
@@ -219,7 +172,7 @@ async fn requests_and_publishes_reach_components_and_failures_get_fitting_status
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_bodies_and_heads_are_refused_before_anything_runs() {
     let settings = ServerSettings::new().max_body(1024).max_header(8 * 1024);
-    let served = Served::start(settings).await;
+    let served = messengers(settings).await;
     let big = json!({"op": "echo", "pad": "x".repeat(2000)});
     let declared = served.post("/components/echo", big.clone()).await;
     assert_eq!(
@@ -262,7 +215,7 @@ async fn oversized_bodies_and_heads_are_refused_before_anything_runs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_clients_at_once_are_all_served_within_the_connection_limit() {
-    let served = Served::start(ServerSettings::new().max_connections(16)).await;
+    let served = messengers(ServerSettings::new().max_connections(16)).await;
     let clients = 200;
     let each = 5;
     let mut tasks = Vec::new();
@@ -299,7 +252,7 @@ async fn many_clients_at_once_are_all_served_within_the_connection_limit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_component_does_not_hold_up_the_others() {
-    let served = Served::start(ServerSettings::new()).await;
+    let served = messengers(ServerSettings::new()).await;
     let addr = served.addr;
     let slow = tokio::spawn(async move {
         post_json(addr, "/components/slow", &json!({"op": "busy", "ms": 1500})).await
@@ -324,7 +277,7 @@ async fn a_slow_component_does_not_hold_up_the_others() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_reports_the_components_and_metrics_count_the_traffic_sent() {
-    let served = Served::start(ServerSettings::new()).await;
+    let served = messengers(ServerSettings::new()).await;
     let mut client = served.client().await;
     let health = client.get("/health").await;
     assert_eq!(health.status, 200, "{}", health.text());
@@ -437,7 +390,7 @@ struct Answered {
 
 /// Sends a deploy or rollback to the admin API and returns its last JSON line, the outcome.
 async fn admin(app: &ExampleApp, path: &str, body: Vec<u8>) -> Value {
-    let mut client = Client::connect(app.addr).await.unwrap();
+    let mut client = app.served.client().await;
     let reply = client
         .send("POST", path, &[("authorization", &app.bearer())], body)
         .await
@@ -457,7 +410,7 @@ async fn a_deploy_and_a_rollback_under_load_lose_no_request_and_switch_every_cli
     let done = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for c in 0..clients {
-        let (addr, stop, done) = (app.addr, stop.clone(), done.clone());
+        let (addr, stop, done) = (app.served.addr, stop.clone(), done.clone());
         tasks.push(tokio::spawn(async move {
             let mut client = Client::connect(addr).await.unwrap();
             let mut answered = Vec::new();
@@ -536,7 +489,7 @@ async fn a_deploy_and_a_rollback_under_load_lose_no_request_and_switch_every_cli
     assert!(newer >= clients * 10, "{newer} of {total} served by 1.1.0");
 
     // None lost: `store` counted every visit that was answered, exactly once.
-    let mut client = Client::connect(app.addr).await.unwrap();
+    let mut client = app.served.client().await;
     let pages = client
         .post_json("/components/web", &json!({"op": "pages"}))
         .await;

@@ -5,7 +5,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout};
 use std::time::{Duration, Instant};
 
 use airssys_tests::nats::NatsServer;
@@ -45,14 +45,7 @@ struct Up {
 impl Up {
     /// `airssys up --stdin` in `dir`, once its status table lists `address`.
     fn start(dir: &Path, address: &str) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_airssys"))
-            .args(["up", "airssys.toml", "--stdin"])
-            .current_dir(dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the airssys binary runs");
+        let mut child = up_stdin(dir);
         let stdin = child.stdin.take().unwrap();
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
@@ -74,17 +67,7 @@ impl Up {
     /// Sends `ADDRESS JSON` and reads its reply line.
     fn ask(&mut self, address: &str, body: Value) -> Value {
         writeln!(self.stdin, "{address} {body}").unwrap();
-        let mut line = String::new();
-        loop {
-            line.clear();
-            assert!(
-                self.stdout.read_line(&mut line).unwrap() > 0,
-                "airssys up ended"
-            );
-            if line.starts_with('{') {
-                return serde_json::from_str(&line).unwrap();
-            }
-        }
+        next_reply(&mut self.stdout).expect("airssys up ended")
     }
 }
 

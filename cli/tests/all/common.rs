@@ -2,8 +2,11 @@
 
 #![allow(unreachable_pub)]
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
+
+use serde_json::Value;
 
 /// The start of every WebAssembly component: `\0asm`, then the component-model version/layer.
 pub const COMPONENT_MAGIC: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
@@ -23,6 +26,33 @@ pub fn airssys(cwd: &Path, args: &[&str]) -> Output {
         .current_dir(cwd)
         .output()
         .expect("the airssys binary runs")
+}
+
+/// `airssys up airssys.toml --stdin` in `dir`, its stdin and stdout piped to the test.
+pub fn up_stdin(dir: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_airssys"))
+        .args(["up", "airssys.toml", "--stdin"])
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the airssys binary runs")
+}
+
+/// The next reply line of `airssys up --stdin` (`{"address": .., ...}`), skipping the status
+/// table; `None` at the end of its output or on a line a kill cut short.
+pub fn next_reply(out: &mut BufReader<ChildStdout>) -> Option<Value> {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if out.read_line(&mut line).ok()? == 0 || !line.ends_with('\n') {
+            return None;
+        }
+        if line.starts_with('{') {
+            return Some(serde_json::from_str(&line).expect("a JSON reply line"));
+        }
+    }
 }
 
 pub fn stderr(out: &Output) -> String {

@@ -3,40 +3,12 @@
 //! count goes on from the last acknowledged visit; another component cannot see the
 //! namespace; `airssys storage` reads the file once the host is stopped.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Stdio};
 
 use serde_json::Value;
 
 use crate::common::*;
-
-fn up(dir: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_airssys"))
-        .args(["up", "airssys.toml", "--stdin"])
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the airssys binary runs")
-}
-
-/// The next reply line (`{"address": .., ...}`), skipping the status table; `None` at the end.
-fn next_reply(out: &mut BufReader<ChildStdout>) -> Option<Value> {
-    let mut line = String::new();
-    loop {
-        line.clear();
-        // A line cut short by the kill is not a reply.
-        if out.read_line(&mut line).ok()? == 0 || !line.ends_with('\n') {
-            return None;
-        }
-        if line.starts_with('{') {
-            return Some(serde_json::from_str(&line).expect("a JSON reply line"));
-        }
-    }
-}
 
 fn visits(reply: &Value) -> u64 {
     reply["reply"]["visits"]
@@ -74,7 +46,7 @@ grants = {{ storage = ["snoop.>"] }}
     .unwrap();
 
     // A stream of visits, written as fast as the pipe takes them; replies read meanwhile.
-    let mut child = up(tmp.path());
+    let mut child = up_stdin(tmp.path());
     let mut stdin = child.stdin.take().unwrap();
     let writer = std::thread::spawn(move || {
         let mut sent = 0u64;
@@ -101,7 +73,7 @@ grants = {{ storage = ["snoop.>"] }}
 
     // `airssys up` again: the count goes on from the last acknowledged visit (a visit that
     // was committed but whose reply the kill cut off may also have counted).
-    let mut child = up(tmp.path());
+    let mut child = up_stdin(tmp.path());
     let mut stdin = child.stdin.take().unwrap();
     writeln!(stdin, r#"visits {{"page": "/k"}}"#).unwrap();
     writeln!(

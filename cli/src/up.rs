@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use airssys_host::server::Token;
 use airssys_host::{
-    AppManifest, Cluster, ComponentInfo, EventKind, Host, Identity, Payload, Server, ServerSettings,
+    AppManifest, ComponentInfo, EventKind, Host, Identity, Payload, Server, ServerSettings,
 };
 use anyhow::Context;
 use serde_json::{Value, json};
@@ -92,18 +92,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
-        // Opens `[storage]`: redb blocks while it opens (or repairs) the file; NATS connects.
+        if let Some(cluster) = app.cluster() {
+            ui::status(
+                "Joining",
+                &format!("application `{}` as host `{}`", cluster.app, cluster.host_name),
+            );
+        }
+        // Opens `[storage]` (redb blocks while it opens or repairs the file) and connects to
+        // `[cluster]`'s NATS servers, once for both.
         let builder = app.host_builder_async().await?;
-        let builder = match app.cluster() {
-            Some(cluster) => {
-                ui::status(
-                    "Joining",
-                    &format!("application `{}` as host `{}`", cluster.app, cluster.host_name),
-                );
-                builder.cluster(Cluster::connect(cluster.clone()).await?)
-            }
-            None => builder,
-        };
         let host = builder.build()?;
         let mut events = host.events();
         // Served from before the first start, so the dashboard sees every lifecycle event.

@@ -84,7 +84,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::PublicKey;
-use crate::cluster::{ClusterAuth, ClusterConfig, ClusterTls};
+use crate::cluster::{Cluster, ClusterAuth, ClusterConfig, ClusterTls};
 use crate::storage::{DEFAULT_CACHE_SIZE, Quota, Storage};
 
 /// Where `airssys up` keeps its state, beside the manifest.
@@ -373,12 +373,23 @@ impl AppManifest {
         })
     }
 
-    /// [`host_builder`](Self::host_builder) for every backend, NATS included (which connects
-    /// to the servers of `[cluster]`).
+    /// Everything the file says, for every backend: [`host_builder`](Self::host_builder), and
+    /// with a `[cluster]` table, joined to the application's other hosts. One NATS connection
+    /// carries both the cluster and `[storage] backend = "nats"`.
     pub async fn host_builder_async(&self) -> Result<HostBuilder> {
-        let host = self.host.clone();
+        let Some(config) = &self.cluster else {
+            return self.host_builder();
+        };
+        let client = config.connect().await?;
+        let host = self
+            .host
+            .clone()
+            .cluster(Cluster::with_client(config.clone(), client.clone())?);
         Ok(match &self.storage {
-            Some(storage) => host.storage(storage.open_async().await?),
+            Some(StorageConfig::Nats(storage)) => {
+                host.storage(Storage::nats(client, storage.app.clone()).await?)
+            }
+            Some(storage) => host.storage(storage.open()?),
             None => host,
         })
     }

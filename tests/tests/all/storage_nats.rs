@@ -333,7 +333,8 @@ async fn a_restarted_server_fails_calls_cleanly_then_serves_again() {
     assert_eq!(ns.usage().await.unwrap().keys, 2);
 }
 
-/// `[storage] backend = "nats"` opens the store through `[cluster]`.
+/// `[storage] backend = "nats"` opens the store through `[cluster]`, whose hosts the
+/// manifest's host joins.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_manifest_puts_storage_in_nats() {
     let server = NatsServer::start();
@@ -361,6 +362,23 @@ async fn the_manifest_puts_storage_in_nats() {
             .as_deref(),
         Some(&b"v"[..])
     );
+
+    // The same host joined the application: a second host of it sees the first.
+    let second = AppManifest::from_toml(
+        &manifest.replace("app = \"shop\"", "app = \"shop\"\nhost = \"second\""),
+        Path::new("/app"),
+    )
+    .unwrap();
+    let second = second.host_builder_async().await.unwrap().build().unwrap();
+    let joined = async {
+        while !second.peers().iter().any(|peer| peer.host != "second") {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), joined)
+        .await
+        .expect("the manifest's host announces itself to the application's other hosts");
+    drop((host, second));
 
     let err = Storage::nats(
         ClusterConfig::new([server.url()], "shop")

@@ -10,7 +10,7 @@ use std::time::Duration;
 use airssys_contract::{CapabilityKind, Payload};
 use async_nats::{Message as NatsMessage, Subscriber};
 use futures_core::Stream;
-use tokio::sync::broadcast;
+use tokio::sync::{OwnedSemaphorePermit, broadcast, mpsc};
 
 use super::broker::{Core, MAX_INFLIGHT};
 use super::envelope::{Envelope, Kind, Reply, unframe};
@@ -211,41 +211,53 @@ async fn deliver(core: &Core, address: &str, bytes: &bytes::Bytes) -> Result<Opt
     }
 }
 
-/// Offers publishes from other hosts to this host's subscribers. A publish from this host
-/// (delivered here already), one its sender may not make here, or one that finds every
-/// permit taken is skipped: publishes are at most once.
+/// Offers publishes from other hosts to this host's subscribers, in the order NATS brought
+/// them (so one sender's publishes keep their order). A publish from this host (delivered
+/// here already), one its sender may not make here, or one that finds every permit taken is
+/// skipped: publishes are at most once.
 async fn hear_publishes(core: Arc<Core>, mut subscriber: Subscriber) {
-    while let Some(delivery) = next(&mut subscriber).await {
-        let Some(topic) = core.subjects.topic_of(&delivery.subject).map(str::to_owned) else {
-            continue;
-        };
-        let Ok((head, body)) = unframe::<Envelope>(&delivery.payload) else {
-            continue;
-        };
-        if head.host == core.host {
-            continue;
+    let (queue, mut queued) =
+        mpsc::unbounded_channel::<(Message, Deadline, OwnedSemaphorePermit)>();
+    let admit = async {
+        let queue = queue; // dropped when NATS ends the subscription, which ends `deliver`
+        while let Some(delivery) = next(&mut subscriber).await {
+            let Some(topic) = core.subjects.topic_of(&delivery.subject) else {
+                continue;
+            };
+            let Ok((head, body)) = unframe::<Envelope>(&delivery.payload) else {
+                continue;
+            };
+            if head.host == core.host {
+                continue;
+            }
+            if let Err(err) = core.admission.check(
+                head.source.as_deref(),
+                &head.host,
+                CapabilityKind::Publish,
+                topic,
+            ) {
+                tracing::debug!(target: "airssys::host", topic, %err, "publish from another host refused");
+                continue;
+            }
+            // The permit bounds the queue: at most MAX_INFLIGHT deliveries wait in it.
+            let Ok(permit) = core.inflight.clone().try_acquire_owned() else {
+                tracing::debug!(target: "airssys::host", topic, "publish from another host skipped: too many deliveries under way");
+                continue;
+            };
+            let deadline = deadline_of(&head);
+            let _ = queue.send((message_of(head, Some(topic), &body), deadline, permit));
         }
-        if let Err(err) = core.admission.check(
-            head.source.as_deref(),
-            &head.host,
-            CapabilityKind::Publish,
-            &topic,
-        ) {
-            tracing::debug!(target: "airssys::host", topic, %err, "publish from another host refused");
-            continue;
-        }
-        let Ok(permit) = core.inflight.clone().try_acquire_owned() else {
-            tracing::debug!(target: "airssys::host", topic, "publish from another host skipped: too many deliveries under way");
-            continue;
-        };
-        let core = core.clone();
-        tokio::spawn(async move {
-            let mut deadline = deadline_of(&head);
-            let message = message_of(head, Some(topic.as_str()), &body);
+    };
+    // One at a time: a subscriber with room takes it at once; a full one holds the next
+    // publishes for at most this one's deadline, and those whose deadlines passed meanwhile
+    // skip it at once.
+    let deliver = async {
+        while let Some((message, mut deadline, permit)) = queued.recv().await {
             let _ = core.registry.publish(message, &mut deadline).await;
             drop(permit);
-        });
-    }
+        }
+    };
+    tokio::join!(admit, deliver);
 }
 
 /// Keeps the table of other hosts.

@@ -305,6 +305,17 @@ async fn publishes_reach_subscribers_on_every_host_once() {
     let alice_billing = start(&a, "alice-billing", &[(Publish, "billing.>")]).await;
     ask(&alice_billing, publish("billing.x", 3)).await;
     assert!(received(&other, 0).await.is_empty());
+
+    // One sender's publishes reach another host in the order they were sent.
+    for n in 0..30 {
+        ask(&alice, publish("prices.quoted", n)).await;
+    }
+    let order: Vec<Value> = received(&every, 30)
+        .await
+        .iter()
+        .map(|kept| kept["body"]["n"].clone())
+        .collect();
+    assert_eq!(order, (0..30).map(|n| json!(n)).collect::<Vec<_>>());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -120,6 +120,7 @@ pub fn deploy(args: DeployArgs) -> anyhow::Result<()> {
         bytes,
         &[("x-airssys-source", source)],
         args.json,
+        "Deployed",
     )
 }
 
@@ -127,7 +128,7 @@ pub fn deploy(args: DeployArgs) -> anyhow::Result<()> {
 pub fn rollback(args: AddressArgs) -> anyhow::Result<()> {
     let admin = Admin::find(&args.target)?;
     let path = format!("/v1/components/{}/rollback", args.address);
-    follow(&admin, &path, Vec::new(), &[], args.json)
+    follow(&admin, &path, Vec::new(), &[], args.json, "Rolled back")
 }
 
 /// Gives the canary under way all the traffic.
@@ -179,6 +180,7 @@ fn follow(
     body: Vec<u8>,
     headers: &[(&str, String)],
     json: bool,
+    done: &str,
 ) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let response = admin.send(Method::POST, path, body, headers).await?;
@@ -189,12 +191,13 @@ fn follow(
             }
             if let Some(progress) = line.get("progress") {
                 if !json {
-                    let stage = text(&progress["stage"]).replace('_', " ");
-                    ui::status(&capitalised(&stage), &text(&progress["detail"]));
+                    let detail = text(&progress["detail"]);
+                    let (verb, rest) = progress_line(&text(&progress["stage"]), &detail);
+                    ui::status(&verb, rest);
                 }
             } else if let Some(outcome) = line.get("outcome") {
                 if !json {
-                    summary(outcome);
+                    summary(done, outcome);
                 }
             } else if let Some(error) = line.get("error") {
                 failed = Some(text(error));
@@ -209,10 +212,20 @@ fn follow(
     })
 }
 
-fn summary(outcome: &Value) {
+/// A progress line's verb and text: the detail's own first word when it starts with the
+/// stage's (`compiling x.wasm` is `Compiling x.wasm`), else the stage's name.
+fn progress_line<'a>(stage: &str, detail: &'a str) -> (String, &'a str) {
+    let stage_verb = stage.split('_').next().unwrap_or_default();
+    match detail.split_once(' ') {
+        Some((first, rest)) if first.eq_ignore_ascii_case(stage_verb) => (capitalised(first), rest),
+        _ => (capitalised(&stage.replace('_', " ")), detail),
+    }
+}
+
+fn summary(done: &str, outcome: &Value) {
     let ms = |v: &Value| v.as_f64().unwrap_or_default();
     ui::status(
-        "Deployed",
+        done,
         &format!(
             "{} now serves {} (version {}, was {}); traffic switched after {:.1} ms, done in {:.1} ms{}",
             text(&outcome["address"]),
@@ -279,5 +292,28 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         "s" => Ok(Duration::from_secs(n)),
         "m" => Ok(Duration::from_secs(n * 60)),
         _ => Err(format!("`{text}` is not a duration like 30s or 500ms")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::progress_line;
+
+    #[test]
+    fn a_progress_line_says_its_verb_once() {
+        let line = |stage, detail| {
+            let (verb, rest) = progress_line(stage, detail);
+            format!("{verb} {rest}")
+        };
+        assert_eq!(line("compiling", "compiling v2.wasm"), "Compiling v2.wasm");
+        assert_eq!(
+            line("checking_health", "checking the health of web@1.1.0"),
+            "Checking the health of web@1.1.0"
+        );
+        assert_eq!(
+            line("handing_over", "web@1.0.0 hands its state over"),
+            "Handing over web@1.0.0 hands its state over"
+        );
+        assert_eq!(line("done", "web@1.1.0 serves"), "Done web@1.1.0 serves");
     }
 }

@@ -131,8 +131,8 @@ grants = { subscribe = ["ticks.>"] }
     for stage in [
         "Compiling",
         "Starting",
-        "Checking health",
-        "Switching",
+        "Checking the health of tally@2.0.0",
+        "Switching traffic to tally@2.0.0",
         "Deployed",
     ] {
         assert!(progress.contains(stage), "no {stage} in:\n{progress}");

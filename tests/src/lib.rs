@@ -52,6 +52,15 @@ pub fn guest(crate_dir: &str) -> PathBuf {
         .unwrap_or_else(|err| panic!("building {crate_dir} failed: {err}"))
 }
 
+/// The grants listed, each `(kind, pattern)`; panics (failing the test) on a malformed one.
+pub fn grants(entries: &[(CapabilityKind, &str)]) -> Capabilities {
+    let mut grants = Capabilities::default();
+    for (kind, pattern) in entries {
+        grants.add(*kind, pattern).unwrap();
+    }
+    grants
+}
+
 /// Starts the guest crate at `crate_dir` on a permissive host, granting it `kind` on
 /// `patterns` (it may use what it declared and these allow).
 pub async fn start_granted(

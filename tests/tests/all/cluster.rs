@@ -6,24 +6,16 @@
 use std::time::{Duration, Instant};
 
 use airssys_host::{
-    Capabilities, CapabilityKind, Cluster, ClusterConfig, ComponentHandle, Error, Host, Limits,
-    LoadOptions, Mode, Outcome, Payload,
+    CapabilityKind, Cluster, ClusterConfig, ComponentHandle, Error, Host, Limits, LoadOptions,
+    Mode, Outcome, Payload,
 };
-use airssys_tests::guest;
 use airssys_tests::nats::NatsServer;
+use airssys_tests::{grants, guest};
 use serde_json::{Value, json};
 
 use CapabilityKind::{Message, Publish, Subscribe};
 
 const MESSENGER: &str = "tests/fixtures/messenger";
-
-fn grants(entries: &[(CapabilityKind, &str)]) -> Capabilities {
-    let mut grants = Capabilities::default();
-    for (kind, pattern) in entries {
-        grants.add(*kind, pattern).unwrap();
-    }
-    grants
-}
 
 /// A host named `name` of application `shop` on `nats`, letting the listed remote senders
 /// reach what their grants say.

@@ -7,20 +7,12 @@ use airssys_host::{
     Capabilities, CapabilityKind, ComponentHandle, Error, EventKind, Host, HostBuilder, Limits,
     LoadOptions, Mode, Payload, Pending, Restart, State, Supervision, TrapKind,
 };
-use airssys_tests::{CapturedLogs, guest};
+use airssys_tests::{CapturedLogs, grants, guest};
 use serde_json::{Value, json};
 
 use CapabilityKind::{Message, Publish, Subscribe};
 
 const MESSENGER: &str = "tests/fixtures/messenger";
-
-fn grants(entries: &[(CapabilityKind, &str)]) -> Capabilities {
-    let mut grants = Capabilities::default();
-    for (kind, pattern) in entries {
-        grants.add(*kind, pattern).unwrap();
-    }
-    grants
-}
 
 /// A permissive host: each messenger may use what its grants allow of what it declares
 /// (`message("*")`, `publish(">")`, `subscribe(">")`).
